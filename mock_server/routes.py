@@ -1,0 +1,110 @@
+"""HTTP views, thin and named after the spec's operationIds."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from flask import Blueprint, Response, g, jsonify, request
+
+from mock_server import wire
+from mock_server.auth import application_for
+from mock_server.errors import ApiError, ErrorItem
+from mock_server.prefer import flag, integer, parse_prefer
+from mock_server.validation import parse_json_body
+
+if TYPE_CHECKING:
+    from mock_server.app import MockState
+
+bp = Blueprint("api", __name__)
+# The spec itself is public: no API key needed to read the contract.
+docs = Blueprint("docs", __name__)
+logger = logging.getLogger("mock_server")
+
+SESSION_PATH = "/v2/customer_sessions/<path:customerSessionId>"
+
+
+def _state() -> MockState:
+    from mock_server.app import mock_state
+
+    return mock_state()
+
+
+@bp.before_request
+def authenticate_and_validate() -> None:
+    """Auth, strict JSON parsing and openapi-core validation, before any view runs."""
+    state = _state()
+    settings = state.settings
+    g.application_id = application_for(
+        request.headers.get("Authorization"), settings.api_keys, settings.default_application_id
+    )
+    if request.method == "PUT":
+        g.body = parse_json_body(request, max_depth=settings.max_json_depth)
+    state.validator.check_request(request)
+
+
+@bp.after_request
+def validate_response(response: Response) -> Response:
+    """Never send an answer that breaks the contract: turn it into a loud 500."""
+    state = _state()
+    if not state.settings.validate_responses or response.status_code >= 500:
+        return response
+    violations = state.validator.response_violations(request, response)
+    if not violations:
+        return response
+    logger.error(
+        "response to %s %s violates openapi.yaml: %s",
+        request.method,
+        request.path,
+        "; ".join(violations),
+    )
+    error = ApiError(
+        500,
+        "The mock built an answer that violates openapi.yaml",
+        [ErrorItem("Invalid response", violation) for violation in violations],
+    )
+    invalid = jsonify(error.to_body())
+    invalid.status_code = 500
+    return invalid
+
+
+@bp.put(SESSION_PATH)
+def update_customer_session_v2(customerSessionId: str) -> Response:  # noqa: N803 - spec name
+    """Create or update a session (`updateCustomerSessionV2`)."""
+    state = _state()
+    body: dict[str, Any] = g.body
+    update = wire.update_from_json(body["customerSession"])
+    dry = request.args.get("dry", "false").lower() == "true"
+    session = state.service.update(g.application_id, customerSessionId, update, dry=dry)
+    parts = tuple(body.get("responseContent", ()))
+    profile = None
+    if "customerProfile" in parts:
+        summary = state.service.profile(g.application_id, session.profile_id)
+        if summary is not None:
+            profile = wire.profile_to_json(summary, account_id=g.application_id)
+    return jsonify(wire.integration_state_to_json(session, parts, profile))
+
+
+@bp.get(SESSION_PATH)
+def get_customer_session(customerSessionId: str) -> Response:  # noqa: N803 - spec name
+    """Return a session (`getCustomerSession`); `Prefer: dynamic=true` generates one."""
+    state = _state()
+    preferences = parse_prefer(request.headers.get("Prefer"))
+    if flag(preferences, "dynamic"):
+        seed = integer(preferences, "seed", state.settings.seed)
+        session = state.generator(seed, g.application_id).session_for(customerSessionId)
+    else:
+        session = state.service.get(g.application_id, customerSessionId)
+    return jsonify(wire.session_response_to_json(session))
+
+
+@docs.get("/openapi.json")
+def openapi_json() -> Response:
+    """The contract, as JSON."""
+    return Response(_state().spec.as_json(), mimetype="application/json")
+
+
+@docs.get("/openapi.yaml")
+def openapi_yaml() -> Response:
+    """The contract, as the YAML file it is loaded from."""
+    return Response(_state().spec.path.read_bytes(), mimetype="application/yaml")

@@ -1,0 +1,91 @@
+"""The mock's configuration: one frozen object, built from defaults, the environment or the CLI."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "CSM_"
+DEFAULT_APPLICATION_ID = 1
+
+
+def parse_api_keys(specs: str | list[str] | tuple[str, ...]) -> dict[str, int]:
+    """Parse `KEY[=APPLICATION_ID]` items (a list, or one comma-separated string)."""
+    items = specs.split(",") if isinstance(specs, str) else list(specs)
+    keys: dict[str, int] = {}
+    for item in (raw.strip() for raw in items):
+        if not item:
+            continue
+        key, sep, application = item.partition("=")
+        if not key or any(ch.isspace() for ch in key):
+            raise ValueError(f"invalid API key {key!r}: it must be non-empty, without spaces")
+        try:
+            keys[key] = int(application) if sep else DEFAULT_APPLICATION_ID
+        except ValueError:
+            raise ValueError(
+                f"invalid application id {application!r} for API key {key!r}"
+            ) from None
+    return keys
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"not a boolean: {text!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that shapes one mock server; every field has a usable default."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # Seed of every generated session: the same seed gives the same sessions, byte for byte.
+    seed: int = 42
+    # How many generated sessions the store holds at start.
+    preload: int = 24
+    # API key -> application id. Empty: any well-formed key is accepted for the default app.
+    api_keys: Mapping[str, int] = field(default_factory=dict)
+    default_application_id: int = DEFAULT_APPLICATION_ID
+    # Validate every answer against openapi.yaml; off only to measure the cost.
+    validate_responses: bool = True
+    max_body_bytes: int = 1024 * 1024
+    max_json_depth: int = 32
+    spec_path: Path | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then `CSM_*` variables (CSM_PORT, CSM_API_KEYS, ...), then overrides."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for spec in fields(cls):
+            raw = environ.get(ENV_PREFIX + spec.name.upper())
+            if raw is None:
+                continue
+            values[spec.name] = _convert(spec.name, raw)
+        return replace(cls(**values), **overrides)
+
+    def application_ids(self) -> frozenset[int]:
+        """Every application that a configured key (or the default) can act for."""
+        return frozenset(self.api_keys.values()) or frozenset({self.default_application_id})
+
+
+def _convert(name: str, raw: str) -> Any:
+    if name == "api_keys":
+        return parse_api_keys(raw)
+    if name == "validate_responses":
+        return _parse_bool(raw)
+    if name == "spec_path":
+        return Path(raw)
+    if name == "host":
+        return raw
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{ENV_PREFIX}{name.upper()} must be an integer, not {raw!r}") from None

@@ -1,0 +1,122 @@
+"""Where sessions live: the SessionStore protocol and its in-memory backend.
+
+A store knows revisions, not rules. Writers read a session with its version, compute the next
+revision with the domain rules, and save it with compare-and-set on that version, so two
+concurrent writers can never interleave: one of them gets `StaleWrite`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from mock_server.domain import CustomerSession
+
+
+class StaleWrite(Exception):
+    """A save whose expected version is no longer the stored one."""
+
+    def __init__(self, application_id: int, integration_id: str) -> None:
+        super().__init__(f"session {integration_id!r} of application {application_id} changed")
+        self.application_id = application_id
+        self.integration_id = integration_id
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """A stored session and the version a compare-and-set save must name."""
+
+    session: CustomerSession
+    version: int
+
+
+class SessionStore(Protocol):
+    """The narrow interface every backend implements; sessions are keyed per application."""
+
+    def get(self, application_id: int, integration_id: str) -> Revision | None:
+        """The current revision of a session, or None."""
+
+    def save(self, session: CustomerSession, expected_version: int | None) -> Revision:
+        """Store a new revision if the stored version is `expected_version` (None: absent)."""
+
+    def delete(self, application_id: int, integration_id: str) -> bool:
+        """Remove a session; True if it existed."""
+
+    def list(self, application_id: int | None = None) -> list[CustomerSession]:
+        """Every stored session (of one application), ordered by creation."""
+
+    def claim_profile(self, application_id: int, profile_id: str, integration_id: str) -> str:
+        """Record `integration_id` as the profile's first session unless one is recorded.
+
+        Returns the integration id of the profile's first session.
+        """
+
+    def first_session_of(self, application_id: int, profile_id: str) -> str | None:
+        """The integration id of the profile's first session, if any."""
+
+    def clear(self) -> None:
+        """Forget every session and profile."""
+
+
+class MemorySessionStore:
+    """A thread-safe store in process memory, for tests and single-process serving."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sessions: dict[tuple[int, str], Revision] = {}
+        self._first_sessions: dict[tuple[int, str], str] = {}
+
+    def get(self, application_id: int, integration_id: str) -> Revision | None:
+        with self._lock:
+            return self._sessions.get((application_id, integration_id))
+
+    def save(self, session: CustomerSession, expected_version: int | None) -> Revision:
+        key = (session.application_id, session.integration_id)
+        with self._lock:
+            current = self._sessions.get(key)
+            current_version = current.version if current is not None else None
+            if current_version != expected_version:
+                raise StaleWrite(*key)
+            revision = Revision(session, (current_version or 0) + 1)
+            self._sessions[key] = revision
+            return revision
+
+    def delete(self, application_id: int, integration_id: str) -> bool:
+        with self._lock:
+            return self._sessions.pop((application_id, integration_id), None) is not None
+
+    def list(self, application_id: int | None = None) -> list[CustomerSession]:
+        with self._lock:
+            sessions = [
+                revision.session
+                for (app, _), revision in self._sessions.items()
+                if application_id is None or app == application_id
+            ]
+        return sorted(sessions, key=lambda s: (s.created, s.integration_id))
+
+    def claim_profile(self, application_id: int, profile_id: str, integration_id: str) -> str:
+        with self._lock:
+            return self._first_sessions.setdefault((application_id, profile_id), integration_id)
+
+    def first_session_of(self, application_id: int, profile_id: str) -> str | None:
+        with self._lock:
+            return self._first_sessions.get((application_id, profile_id))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._sessions.clear()
+            self._first_sessions.clear()
+
+
+def preload(store: SessionStore, sessions: Iterable[CustomerSession]) -> int:
+    """Put generated or fixture sessions into a store, in creation order; return the count."""
+    count = 0
+    for session in sorted(sessions, key=lambda s: (s.created, s.integration_id)):
+        if session.profile_id:
+            store.claim_profile(session.application_id, session.profile_id, session.integration_id)
+        existing = store.get(session.application_id, session.integration_id)
+        store.save(session, existing.version if existing else None)
+        count += 1
+    return count

@@ -1,0 +1,187 @@
+"""Requests and responses checked against openapi.yaml; openapi-core errors -> ApiError."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from jsonschema.exceptions import ValidationError as SchemaError
+from openapi_core.contrib.flask import FlaskOpenAPIRequest, FlaskOpenAPIResponse
+from openapi_core.deserializing.exceptions import DeserializeError
+from openapi_core.templating.media_types.exceptions import MediaTypeNotFound
+from openapi_core.validation.request.exceptions import (
+    MissingRequestBodyError,
+    ParameterValidationError,
+    RequestBodyValidationError,
+    SecurityValidationError,
+)
+from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
+
+from mock_server.errors import ApiError, ErrorItem
+
+if TYPE_CHECKING:
+    from flask import Request, Response
+
+    from mock_server.spec import Spec
+
+JSON_MEDIA_TYPE = "application/json"
+
+
+def escape_pointer_token(token: object) -> str:
+    """One reference token of a JSON pointer (RFC 6901)."""
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def json_pointer(path: Iterable[object]) -> str:
+    """A JSON pointer from path segments; "" is the whole document."""
+    return "".join("/" + escape_pointer_token(token) for token in path)
+
+
+class _NonFiniteNumber(ValueError):
+    pass
+
+
+def _reject_constant(name: str) -> Any:
+    raise _NonFiniteNumber(name)
+
+
+def _depth_exceeds(document: Any, limit: int) -> bool:
+    # Iterative, so a hostile document cannot exhaust the interpreter's stack here.
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Iterable[Any] = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _body_error(title: str, details: str, pointer: str = "") -> ApiError:
+    return ApiError.bad_request("Invalid request body", [ErrorItem(title, details, pointer)])
+
+
+def parse_json_body(request: Request, *, max_depth: int) -> Any:
+    """The request body as JSON, refusing what a strict JSON API must refuse with a 400."""
+    mimetype = request.mimetype
+    if mimetype != JSON_MEDIA_TYPE and not mimetype.endswith("+json"):
+        raise ApiError.bad_request(
+            "Unsupported content type",
+            [
+                ErrorItem(
+                    "Unsupported content type",
+                    f"The body must be {JSON_MEDIA_TYPE}, not {mimetype or 'unspecified'!r}.",
+                    parameter="Content-Type",
+                )
+            ],
+        )
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        raise _body_error("Missing request body", "The request needs a JSON body.")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _body_error("Invalid encoding", f"The body is not UTF-8: {exc.reason}.") from exc
+    try:
+        document = json.loads(text, parse_constant=_reject_constant)
+    except _NonFiniteNumber as exc:
+        raise _body_error("Invalid number", f"{exc} is not a JSON number.") from exc
+    except json.JSONDecodeError as exc:
+        raise _body_error(
+            "Malformed JSON", f"{exc.msg} at line {exc.lineno}, column {exc.colno}."
+        ) from exc
+    except RecursionError as exc:
+        raise _body_error("Too deeply nested", f"JSON nesting exceeds {max_depth}.") from exc
+    if _depth_exceeds(document, max_depth):
+        raise _body_error("Too deeply nested", f"JSON nesting exceeds {max_depth}.")
+    return document
+
+
+def _schema_errors(cause: InvalidSchemaValue) -> list[SchemaError]:
+    return list(cause.schema_errors)
+
+
+def _schema_error_items(cause: InvalidSchemaValue, base: str) -> Iterator[ErrorItem]:
+    for error in _schema_errors(cause):
+        path = list(error.absolute_path)
+        if error.validator == "required" and isinstance(error.instance, dict):
+            for name in error.validator_value:
+                if name not in error.instance:
+                    yield ErrorItem(
+                        "Missing required property",
+                        f"{name!r} is a required property",
+                        base + json_pointer([*path, name]),
+                    )
+            continue
+        yield ErrorItem("Invalid value", error.message, base + json_pointer(path))
+
+
+def _request_error_items(errors: Iterable[Exception]) -> tuple[list[ErrorItem], bool]:
+    items: list[ErrorItem] = []
+    unauthorized = False
+    for exc in errors:
+        cause = exc.__cause__
+        if isinstance(exc, SecurityValidationError):
+            unauthorized = True
+        elif isinstance(exc, ParameterValidationError):
+            details = str(cause) if cause is not None else str(exc)
+            if isinstance(cause, InvalidSchemaValue):
+                details = "; ".join(e.message for e in _schema_errors(cause)) or details
+            items.append(
+                ErrorItem(f"Invalid {exc.location} parameter", details, parameter=exc.name)
+            )
+        elif isinstance(exc, MissingRequestBodyError):
+            items.append(ErrorItem("Missing request body", str(exc), pointer=""))
+        elif isinstance(exc, RequestBodyValidationError) and isinstance(cause, InvalidSchemaValue):
+            items.extend(_schema_error_items(cause, ""))
+        elif isinstance(cause, MediaTypeNotFound):
+            items.append(
+                ErrorItem("Unsupported content type", str(cause), parameter="Content-Type")
+            )
+        elif isinstance(cause, DeserializeError):
+            items.append(ErrorItem("Malformed body", str(cause), pointer=""))
+        else:
+            items.append(ErrorItem("Invalid request", str(exc), pointer=""))
+    return items, unauthorized
+
+
+class ContractValidator:
+    """Checks requests and responses of the contract's operations with openapi-core."""
+
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+
+    def check_request(self, request: Request) -> None:
+        """Raise ApiError (400, or 401 for security) listing every problem of the request."""
+        errors = list(self.spec.openapi.iter_request_errors(FlaskOpenAPIRequest(request)))
+        if not errors:
+            return
+        items, unauthorized = _request_error_items(errors)
+        if unauthorized:
+            raise ApiError.unauthorized("Send the header 'Authorization: ApiKey-v1 <key>'.")
+        raise ApiError.bad_request("Request does not match the contract", items)
+
+    def response_violations(self, request: Request, response: Response) -> list[str]:
+        """What is wrong with an answer, by openapi.yaml; empty when it conforms."""
+        return [
+            _describe_response_error(exc)
+            for exc in self.spec.openapi.iter_response_errors(
+                FlaskOpenAPIRequest(request), FlaskOpenAPIResponse(response)
+            )
+        ]
+
+
+def _describe_response_error(exc: Exception) -> str:
+    cause = exc.__cause__
+    if isinstance(cause, InvalidSchemaValue):
+        return "; ".join(
+            f"{json_pointer(error.absolute_path) or '/'}: {error.message}"
+            for error in _schema_errors(cause)
+        )
+    return f"{type(exc).__name__}: {exc}" + (f" ({cause})" if cause else "")
