@@ -8,6 +8,7 @@ concurrent writers can never interleave: one of them gets `StaleWrite`.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
@@ -59,6 +60,16 @@ class SessionStore(Protocol):
     def clear(self) -> None:
         """Forget every session and profile."""
 
+    def try_lock(self, application_id: int, integration_id: str, token: str, ttl: float) -> bool:
+        """Mark a session as being updated by `token` for at most `ttl` seconds.
+
+        False when another holder's unexpired mark is there: the caller answers 409, as the
+        real API does for parallel requests on one session.
+        """
+
+    def unlock(self, application_id: int, integration_id: str, token: str) -> None:
+        """Remove the mark `token` set, if it is still that holder's."""
+
 
 class MemorySessionStore:
     """A thread-safe store in process memory, for tests and single-process serving."""
@@ -67,6 +78,7 @@ class MemorySessionStore:
         self._lock = threading.Lock()
         self._sessions: dict[tuple[int, str], Revision] = {}
         self._first_sessions: dict[tuple[int, str], str] = {}
+        self._locks: dict[tuple[int, str], tuple[str, float]] = {}
 
     def get(self, application_id: int, integration_id: str) -> Revision | None:
         with self._lock:
@@ -108,6 +120,24 @@ class MemorySessionStore:
         with self._lock:
             self._sessions.clear()
             self._first_sessions.clear()
+            self._locks.clear()
+
+    def try_lock(self, application_id: int, integration_id: str, token: str, ttl: float) -> bool:
+        key = (application_id, integration_id)
+        now = time.monotonic()
+        with self._lock:
+            holder = self._locks.get(key)
+            if holder is not None and holder[0] != token and holder[1] > now:
+                return False
+            self._locks[key] = (token, now + ttl)
+            return True
+
+    def unlock(self, application_id: int, integration_id: str, token: str) -> None:
+        key = (application_id, integration_id)
+        with self._lock:
+            holder = self._locks.get(key)
+            if holder is not None and holder[0] == token:
+                del self._locks[key]
 
 
 def preload(store: SessionStore, sessions: Iterable[CustomerSession]) -> int:
