@@ -6,10 +6,16 @@ import logging
 from dataclasses import dataclass, field
 
 from flask import Flask, current_app
+from flask_cors import CORS
 
 from mock_server import routes
-from mock_server.errors import register_error_handlers
+from mock_server.admin import admin
+from mock_server.conditions import Conditions, TrafficControl
+from mock_server.delivery import Delivery
+from mock_server.errors import MockServerError, register_error_handlers
 from mock_server.generator import GeneratorOptions, SessionGenerator
+from mock_server.journal import RequestJournal
+from mock_server.latency import InvalidLatency, parse_latency
 from mock_server.service import Clock, SessionService, utc_now
 from mock_server.settings import Settings
 from mock_server.spec import Spec, load_spec
@@ -29,6 +35,8 @@ class MockState:
     validator: ContractValidator
     service: SessionService
     preloaded_ids: list[str] = field(default_factory=list)
+    journal: RequestJournal = field(default_factory=lambda: RequestJournal(1000))
+    traffic: TrafficControl = field(default_factory=lambda: TrafficControl(Conditions()))
     _generators: dict[tuple[int, int], SessionGenerator] = field(default_factory=dict)
 
     def generator(self, seed: int, application_id: int) -> SessionGenerator:
@@ -80,8 +88,31 @@ def create_app(
         service=SessionService(store if store is not None else MemorySessionStore(), clock),
     )
     state.preload()
+    state.journal = RequestJournal(settings.journal_size)
+    state.traffic = TrafficControl(initial_conditions(settings))
     app.extensions[EXTENSION] = state
     register_error_handlers(app)
     app.register_blueprint(routes.bp)
     app.register_blueprint(routes.docs)
+    app.register_blueprint(admin)
+    app.after_request(routes.note_problems)
+    # Browsers may call the API and read the contract; the admin API stays same-origin.
+    CORS(
+        app,
+        resources={r"/v2/*": {}, r"/openapi.*": {}},
+        origins=list(settings.cors_origins),
+        allow_headers=["Authorization", "Prefer", "Content-Type"],
+        methods=["GET", "PUT", "OPTIONS"],
+        max_age=600,
+    )
+    app.wsgi_app = Delivery(app.wsgi_app, state.journal)  # type: ignore[method-assign]
     return app
+
+
+def initial_conditions(settings: Settings) -> Conditions:
+    """The latency and error rate the settings ask for; MockServerError when malformed."""
+    try:
+        latency = parse_latency(settings.latency) if settings.latency else None
+        return Conditions(latency=latency, error_rate=settings.error_rate)
+    except (InvalidLatency, ValueError) as exc:
+        raise MockServerError(str(exc)) from exc

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 import sys
 import threading
@@ -14,6 +13,8 @@ from werkzeug.serving import make_server
 
 from mock_server.app import create_app, mock_state
 from mock_server.errors import MockServerError
+from mock_server.latency import InvalidLatency, parse_latency
+from mock_server.logs import LOG_FORMATS, configure_logging
 from mock_server.settings import ENV_PREFIX, Settings, parse_api_keys
 
 BANNER_SESSIONS = 5
@@ -26,6 +27,15 @@ def _api_keys(
         return parse_api_keys(values)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
+
+
+def _latency(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value:
+        try:
+            parse_latency(value)
+        except InvalidLatency as exc:
+            raise click.BadParameter(str(exc)) from None
+    return value or None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
@@ -76,6 +86,53 @@ def main() -> None:
     envvar=f"{ENV_PREFIX}SPEC_PATH",
     help="Serve another copy of openapi.yaml.",
 )
+@click.option(
+    "--latency",
+    envvar=f"{ENV_PREFIX}LATENCY",
+    metavar="MODEL",
+    callback=_latency,
+    help="Delay every API answer: 50ms, 20-200ms (uniform) or median=80ms,sigma=0.4.",
+)
+@click.option(
+    "--error-rate",
+    default=0.0,
+    type=click.FloatRange(0, 1),
+    envvar=f"{ENV_PREFIX}ERROR_RATE",
+    help="Share of API requests answered with a documented error (PUT 409, GET 400).",
+)
+@click.option(
+    "--parallel-conflicts/--no-parallel-conflicts",
+    default=True,
+    envvar=f"{ENV_PREFIX}PARALLEL_CONFLICTS",
+    help="Answer 409 to a PUT while another PUT of the same session is in flight.",
+)
+@click.option(
+    "--cors-origin",
+    "cors_origins",
+    multiple=True,
+    default=("*",),
+    envvar=f"{ENV_PREFIX}CORS_ORIGINS",
+    help="Origin browsers may call from; repeat for several.",
+)
+@click.option(
+    "--admin-token",
+    envvar=f"{ENV_PREFIX}ADMIN_TOKEN",
+    help="Let clients that send it (X-Admin-Token) use /__admin/ from anywhere.",
+)
+@click.option(
+    "--journal-size",
+    default=1000,
+    type=click.IntRange(0),
+    envvar=f"{ENV_PREFIX}JOURNAL_SIZE",
+    help="Requests kept in the journal (GET /__admin/requests).",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(LOG_FORMATS),
+    default="text",
+    envvar=f"{ENV_PREFIX}LOG_FORMAT",
+    help="One readable line per request, or one JSON object per line.",
+)
 def serve(
     host: str,
     port: int,
@@ -85,11 +142,16 @@ def serve(
     validate_responses: bool,
     max_body_bytes: int,
     spec_path: Path | None,
+    latency: str | None,
+    error_rate: float,
+    parallel_conflicts: bool,
+    cors_origins: tuple[str, ...],
+    admin_token: str | None,
+    journal_size: int,
+    log_format: str,
 ) -> None:
     """Serve the mock until SIGINT or SIGTERM."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(log_format)
     settings = Settings(
         host=host,
         port=port,
@@ -99,6 +161,12 @@ def serve(
         validate_responses=validate_responses,
         max_body_bytes=max_body_bytes,
         spec_path=spec_path,
+        latency=latency,
+        error_rate=error_rate,
+        parallel_conflicts=parallel_conflicts,
+        cors_origins=cors_origins,
+        admin_token=admin_token,
+        journal_size=journal_size,
     )
     try:
         app = create_app(settings)

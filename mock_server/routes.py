@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+import uuid
+from typing import TYPE_CHECKING, Any, Final
 
 from flask import Blueprint, Response, g, jsonify, request
 
 from mock_server import wire
 from mock_server.auth import application_for
+from mock_server.delivery import exchange_of
 from mock_server.errors import ApiError, ErrorItem
-from mock_server.prefer import flag, integer, parse_prefer
+from mock_server.faults import client_socket
+from mock_server.latency import MAX_DELAY_MS
+from mock_server.playback import injected_error, scenario_answer
+from mock_server.scenario import read_scenario
+from mock_server.schemas import compile_schema
 from mock_server.validation import parse_json_body
 
 if TYPE_CHECKING:
@@ -22,6 +28,8 @@ docs = Blueprint("docs", __name__)
 logger = logging.getLogger("mock_server")
 
 SESSION_PATH = "/v2/customer_sessions/<path:customerSessionId>"
+# An in-flight mark outlives the longest delay, and expires if its holder dies.
+IN_FLIGHT_TTL_SECONDS: Final = MAX_DELAY_MS / 1000 + 60
 
 
 def _state() -> MockState:
@@ -31,25 +39,102 @@ def _state() -> MockState:
 
 
 @bp.before_request
-def authenticate_and_validate() -> None:
-    """Auth, strict JSON parsing and openapi-core validation, before any view runs."""
+def authenticate_and_validate() -> Response | None:
+    """Scenario, faults, auth, the in-flight mark, JSON parsing and openapi-core validation.
+
+    A forced status (`Prefer: code=...`) answers only a request that passes auth and
+    validation, as Prism validates first; faults and delays act before auth, on the wire.
+    """
+    if request.method == "OPTIONS":
+        return None  # a CORS preflight: flask-cors answers it, no key needed
     state = _state()
     settings = state.settings
+    exchange = exchange_of(request.environ)
+    session_id = (request.view_args or {}).get("customerSessionId", "")
+    exchange.session_id = session_id or None
+    scenario = read_scenario(request.headers.get("Prefer"), request.args)
+    exchange.scenario = scenario.describe()
+    traffic = state.traffic
+    exchange.delay_ms = (
+        scenario.delay_ms if scenario.delay_ms is not None else traffic.draw_delay_ms()
+    )
+    fault = scenario.fault or traffic.draw_fault()
+    if fault is not None:
+        return _fault_placeholder(fault, scenario.source("fault"))
     g.application_id = application_for(
         request.headers.get("Authorization"), settings.api_keys, settings.default_application_id
     )
+    exchange.application_id = g.application_id
+    if request.method == "PUT" and settings.parallel_conflicts:
+        _mark_in_flight(state, g.application_id, session_id)
+    g.body = None
     if request.method == "PUT":
         g.body = parse_json_body(request, max_depth=settings.max_json_depth)
     state.validator.check_request(request)
+    if scenario.overrides_answer:
+        g.scenario_answer = True
+        status, body = scenario_answer(
+            state, scenario, request.method, session_id, g.application_id, g.body
+        )
+        response = jsonify(body)
+        response.status_code = status
+        return response
+    if traffic.draw_error():
+        raise injected_error(request.method, session_id, traffic.conditions.error_rate)
+    return None
+
+
+def _fault_placeholder(fault: str, source: str) -> Response:
+    if client_socket(request.environ) is None:
+        raise ApiError(
+            501,
+            "Faults need a real connection",
+            [
+                ErrorItem(
+                    "Fault not injected",
+                    f"fault={fault} acts on the socket; this server exposes none.",
+                    parameter=source,
+                )
+            ],
+        )
+    # Read the body first: closing a socket with unread data would turn any fault into a reset.
+    request.get_data(cache=False)
+    exchange_of(request.environ).fault = fault
+    return Response(status=204)  # never sent: the delivery step breaks the connection instead
+
+
+def _mark_in_flight(state: MockState, application_id: int, session_id: str) -> None:
+    """Refuse a PUT while another PUT of the session is in flight, until its answer is sent."""
+    store = state.service.store
+    token = uuid.uuid4().hex
+    if not store.try_lock(application_id, session_id, token, IN_FLIGHT_TTL_SECONDS):
+        raise ApiError.conflict(session_id)
+
+    exchange_of(request.environ).on_sent.append(
+        lambda: store.unlock(application_id, session_id, token)
+    )
 
 
 @bp.after_request
 def validate_response(response: Response) -> Response:
     """Never send an answer that breaks the contract: turn it into a loud 500."""
     state = _state()
-    if not state.settings.validate_responses or response.status_code >= 500:
+    if (
+        not state.settings.validate_responses
+        or response.status_code >= 500
+        or request.method == "OPTIONS"
+        or exchange_of(request.environ).fault is not None
+    ):
         return response
-    violations = state.validator.response_violations(request, response)
+    if g.get("scenario_answer") and response.status_code == 404:
+        # Prism answers 404 for a status or example the contract lacks, even where the
+        # operation documents no 404 (a PUT): such a body is checked as an ErrorResponse.
+        violations = [
+            f"{v.pointer or '/'}: {v.message}"
+            for v in compile_schema(state.spec, "ErrorResponse").violations(response.get_json())
+        ]
+    else:
+        violations = state.validator.response_violations(request, response)
     if not violations:
         return response
     logger.error(
@@ -66,6 +151,20 @@ def validate_response(response: Response) -> Response:
     invalid = jsonify(error.to_body())
     invalid.status_code = 500
     return invalid
+
+
+def note_problems(response: Response) -> Response:
+    """Copy what an error answer names into the exchange, for the journal and the access log."""
+    if response.status_code >= 400 and response.is_json:
+        document = response.get_json(silent=True)
+        errors = document.get("errors", []) if isinstance(document, dict) else []
+        problems = exchange_of(request.environ).problems
+        for item in errors if isinstance(errors, list) else []:
+            if isinstance(item, dict):
+                source = item.get("source") or {}
+                where = source.get("pointer", source.get("parameter", ""))
+                problems.append(f"{where}: {item.get('details') or item.get('title')}")
+    return response
 
 
 @bp.put(SESSION_PATH)
@@ -87,14 +186,8 @@ def update_customer_session_v2(customerSessionId: str) -> Response:  # noqa: N80
 
 @bp.get(SESSION_PATH)
 def get_customer_session(customerSessionId: str) -> Response:  # noqa: N803 - spec name
-    """Return a session (`getCustomerSession`); `Prefer: dynamic=true` generates one."""
-    state = _state()
-    preferences = parse_prefer(request.headers.get("Prefer"))
-    if flag(preferences, "dynamic"):
-        seed = integer(preferences, "seed", state.settings.seed)
-        session = state.generator(seed, g.application_id).session_for(customerSessionId)
-    else:
-        session = state.service.get(g.application_id, customerSessionId)
+    """Return a session (`getCustomerSession`)."""
+    session = _state().service.get(g.application_id, customerSessionId)
     return jsonify(wire.session_response_to_json(session))
 
 

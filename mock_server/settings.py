@@ -58,6 +58,18 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     max_json_depth: int = 32
     spec_path: Path | None = None
+    # Delay of every API answer: "50ms", a uniform "20-200ms", a lognormal "median=80ms,sigma=0.4".
+    latency: str | None = None
+    # Share of API requests answered with a documented error (409 for a PUT, 400 for a GET).
+    error_rate: float = 0.0
+    # A PUT while another PUT of the same session is in flight gets 409, as the real API answers.
+    parallel_conflicts: bool = True
+    # Origins browsers may call from; "*" allows every origin.
+    cors_origins: tuple[str, ...] = ("*",)
+    # Without a token the admin API answers loopback clients only.
+    admin_token: str | None = None
+    # How many requests the journal keeps.
+    journal_size: int = 1000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -79,8 +91,14 @@ class Settings:
 def _convert(name: str, raw: str) -> Any:
     if name == "api_keys":
         return parse_api_keys(raw)
-    if name == "validate_responses":
+    if name in {"validate_responses", "parallel_conflicts"}:
         return _parse_bool(raw)
+    if name == "error_rate":
+        return float(raw)
+    if name == "cors_origins":
+        return tuple(origin.strip() for origin in raw.split(",") if origin.strip())
+    if name in {"latency", "admin_token"}:
+        return raw or None
     if name == "spec_path":
         return Path(raw)
     if name == "host":

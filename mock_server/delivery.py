@@ -1,0 +1,131 @@
+"""The last step of every request: hold the answer for its delay, or break the connection.
+
+A WSGI middleware around the Flask app. The app decides (in `Exchange`, kept in the WSGI
+environ) how long to delay the answer and which fault to inject; this module carries it out,
+then writes the access-log line and the journal entry. Delays happen here, before the answer is
+handed to the server, so a PUT's in-flight mark (released when the server closes the answer)
+covers its delay too.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.wsgi import ClosingIterator
+
+from mock_server.faults import client_socket, inject_fault
+from mock_server.journal import JournalEntry, RequestJournal
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+ENVIRON_KEY = "mock_server.exchange"
+UNJOURNALED_PREFIX = "/__admin"
+access_log = logging.getLogger("mock_server.access")
+
+
+@dataclass(slots=True)
+class Exchange:
+    """What the app decided about one request, for the delivery step to carry out."""
+
+    delay_ms: float = 0.0
+    fault: str | None = None
+    session_id: str | None = None
+    application_id: int | None = None
+    scenario: str | None = None
+    problems: list[str] = field(default_factory=list)
+    # Run once the answer is sent (or the connection broken): e.g. release an in-flight mark.
+    on_sent: list[Callable[[], None]] = field(default_factory=list)
+
+    def sent(self) -> None:
+        """Run and forget the `on_sent` callbacks."""
+        callbacks, self.on_sent = self.on_sent, []
+        for callback in callbacks:
+            callback()
+
+
+def exchange_of(environ: WSGIEnvironment) -> Exchange:
+    """The exchange of a request, created on first use."""
+    exchange = environ.get(ENVIRON_KEY)
+    if not isinstance(exchange, Exchange):
+        exchange = Exchange()
+        environ[ENVIRON_KEY] = exchange
+    return exchange
+
+
+class Delivery:
+    """WSGI middleware: delays, faults, the journal and the access log."""
+
+    def __init__(
+        self,
+        app: WSGIApplication,
+        journal: RequestJournal,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.app = app
+        self.journal = journal
+        self.sleep = sleep
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        started = time.perf_counter()
+        entry = JournalEntry(
+            time=datetime.now(UTC),
+            method=environ.get("REQUEST_METHOD", ""),
+            path=environ.get("PATH_INFO", ""),
+            query=environ.get("QUERY_STRING", ""),
+        )
+        exchange = exchange_of(environ)
+        captured: list[Any] = []
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            captured[:] = [status, headers, exc_info]
+            return lambda _data: None  # Flask never uses the legacy write callable
+
+        try:
+            body = self.app(environ, capture)
+            if exchange.delay_ms > 0:
+                self.sleep(exchange.delay_ms / 1000)
+        except BaseException:
+            exchange.sent()
+            raise
+        sock = client_socket(environ) if exchange.fault is not None else None
+        status = str(captured[0]) if captured else "500 INTERNAL SERVER ERROR"
+        # A faulted request has no status: the client never gets one.
+        entry.status = 0 if sock is not None else int(status.split(" ", 1)[0])
+        self._finish(entry, exchange, started)
+        if sock is not None and exchange.fault is not None:
+            if hasattr(body, "close"):
+                body.close()
+            exchange.sent()
+            inject_fault(sock, exchange.fault)
+        start_response(*captured)
+        # The server closes the answer once it has written it: then it counts as sent.
+        return ClosingIterator(body, exchange.sent)
+
+    def _finish(self, entry: JournalEntry, exchange: Exchange, started: float) -> None:
+        entry.latency_ms = (time.perf_counter() - started) * 1000
+        entry.delay_ms = exchange.delay_ms
+        entry.session_id = exchange.session_id
+        entry.application_id = exchange.application_id
+        entry.scenario = exchange.scenario
+        entry.fault = exchange.fault
+        entry.problems = exchange.problems
+        if entry.path.startswith(UNJOURNALED_PREFIX):
+            return
+        self.journal.record(entry)
+        access_log.info(
+            "%s %s %s %.1fms%s%s%s",
+            entry.method,
+            entry.path,
+            entry.status,
+            entry.latency_ms,
+            f" session={entry.session_id}" if entry.session_id else "",
+            f" scenario={entry.scenario}" if entry.scenario else "",
+            f" problems={'; '.join(entry.problems)!r}" if entry.problems else "",
+            extra={"entry": entry.to_json()},
+        )
