@@ -3,7 +3,7 @@
 A WSGI middleware around the Flask app. The app decides (in `Exchange`, kept in the WSGI
 environ) how long to delay the answer and which fault to inject; this module carries it out,
 then writes the access-log line and the journal entry. Delays happen here, before the answer is
-handed to the server, so a PUT's in-flight mark (released when the server closes the answer)
+handed to the server, so a PUT's in-flight mark (released when the answer is handed over)
 covers its delay too.
 """
 
@@ -15,8 +15,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-
-from werkzeug.wsgi import ClosingIterator
 
 from mock_server.faults import client_socket, inject_fault
 from mock_server.journal import JournalEntry, RequestJournal
@@ -39,12 +37,14 @@ class Exchange:
     application_id: int | None = None
     scenario: str | None = None
     problems: list[str] = field(default_factory=list)
-    # Run once the answer is sent (or the connection broken): e.g. release an in-flight mark.
-    on_sent: list[Callable[[], None]] = field(default_factory=list)
+    # Run when the answer goes to the server (or the connection breaks), after any delay:
+    # e.g. release an in-flight mark. Not later, when the server closes the answer: a client
+    # that has read the answer may already send its next request by then.
+    on_answered: list[Callable[[], None]] = field(default_factory=list)
 
-    def sent(self) -> None:
-        """Run and forget the `on_sent` callbacks."""
-        callbacks, self.on_sent = self.on_sent, []
+    def answered(self) -> None:
+        """Run and forget the `on_answered` callbacks."""
+        callbacks, self.on_answered = self.on_answered, []
         for callback in callbacks:
             callback()
 
@@ -90,9 +90,8 @@ class Delivery:
             body = self.app(environ, capture)
             if exchange.delay_ms > 0:
                 self.sleep(exchange.delay_ms / 1000)
-        except BaseException:
-            exchange.sent()
-            raise
+        finally:
+            exchange.answered()
         sock = client_socket(environ) if exchange.fault is not None else None
         status = str(captured[0]) if captured else "500 INTERNAL SERVER ERROR"
         # A faulted request has no status: the client never gets one.
@@ -101,11 +100,9 @@ class Delivery:
         if sock is not None and exchange.fault is not None:
             if hasattr(body, "close"):
                 body.close()
-            exchange.sent()
             inject_fault(sock, exchange.fault)
         start_response(*captured)
-        # The server closes the answer once it has written it: then it counts as sent.
-        return ClosingIterator(body, exchange.sent)
+        return body
 
     def _finish(self, entry: JournalEntry, exchange: Exchange, started: float) -> None:
         entry.latency_ms = (time.perf_counter() - started) * 1000

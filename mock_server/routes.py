@@ -110,7 +110,7 @@ def _mark_in_flight(state: MockState, application_id: int, session_id: str) -> N
     if not store.try_lock(application_id, session_id, token, IN_FLIGHT_TTL_SECONDS):
         raise ApiError.conflict(session_id)
 
-    exchange_of(request.environ).on_sent.append(
+    exchange_of(request.environ).on_answered.append(
         lambda: store.unlock(application_id, session_id, token)
     )
 
