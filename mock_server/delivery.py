@@ -119,7 +119,7 @@ class Delivery:
             "%s %s %s %.1fms%s%s%s",
             entry.method,
             entry.path,
-            entry.status,
+            f"fault={entry.fault}" if entry.fault else entry.status,
             entry.latency_ms,
             f" session={entry.session_id}" if entry.session_id else "",
             f" scenario={entry.scenario}" if entry.scenario else "",

@@ -33,7 +33,7 @@ class JournalEntry:
             "method": self.method,
             "path": self.path,
             "query": self.query,
-            "status": self.status,
+            "status": self.status or None,  # None: a fault, no answer was sent
             "latencyMs": round(self.latency_ms, 3),
             "delayMs": round(self.delay_ms, 3),
             "sessionId": self.session_id,
