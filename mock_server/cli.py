@@ -199,6 +199,7 @@ def _print_banner(settings: Settings, port: int, ids: list[str]) -> None:
     click.echo(f"  contract   {url}/openapi.yaml")
     click.echo(f"  API keys   {keys}  (Authorization: ApiKey-v1 <key>)")
     click.echo(f"  seed       {settings.seed}, {len(ids)} preloaded sessions per application")
+    click.echo(f"  admin      {url}/__admin/requests  (journal; loopback or X-Admin-Token)")
     key = next(iter(sorted(settings.api_keys)), "dev")
     for integration_id in ids[:BANNER_SESSIONS]:
         path = f"/v2/customer_sessions/{integration_id}"
