@@ -1,8 +1,8 @@
 """Answers picked from openapi.yaml, as Prism picks them: a status, then an example or a body.
 
 Precedence: the response documented for the asked status (or a 404 naming what is missing),
-then the named example of that response, then a generated body; `dynamic=false` without an
-example gives the response's first example, as Prism's static mode does.
+then the named example of that response, then, with `dynamic=true`, a generated body, and
+otherwise the response's first example, as Prism's default static mode answers.
 """
 
 from __future__ import annotations
@@ -83,6 +83,6 @@ def canned_answer(
                 f"{scenario.example!r}; its examples: {known}.",
             )
         return status, copy.deepcopy(examples[scenario.example])
-    if scenario.dynamic is False and examples:
+    if scenario.dynamic is not True and examples:
         return status, copy.deepcopy(next(iter(examples.values())))
     return status, generate(status)

@@ -168,3 +168,18 @@ def test_faults_need_a_socket_and_say_so_in_process(client: FlaskClient) -> None
     response = client.get(session_url(NEW_ID), headers={**AUTH, "Prefer": "fault=empty"})
     assert response.status_code == 501
     assert response.get_json()["errors"][0]["source"] == {"parameter": "Prefer"}
+
+
+def test_a_code_alone_answers_the_first_example_as_prism_does(
+    app: Flask, client: FlaskClient
+) -> None:
+    static = send(client, "GET", "code=404")
+    assert static.get_json() == example(app, "GET", 404, "sessionNotFound")
+    first_200 = send(client, "GET", "code=200").get_json()
+    assert first_200["customerSession"]["integrationId"] == "cart-7f3a-0001"
+
+
+def test_a_dynamic_error_names_the_session_asked_for(client: FlaskClient) -> None:
+    response = send(client, "PUT", "code=409, dynamic=true")
+    assert response.status_code == 409
+    assert NEW_ID in response.get_json()["errors"][0]["details"]
