@@ -45,6 +45,11 @@ CASES: list[tuple[str, dict[str, str], str]] = [
 ] + [("GET", {"Prefer": "code=200"}, "")]
 
 
+def report(line: str) -> None:
+    """One line of results on stdout."""
+    sys.stdout.write(line + "\n")
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -85,12 +90,12 @@ def main() -> None:
             same_body = theirs.json() == ours.json()
             mark = "same" if theirs.status_code == ours.status_code else "DIFF"
             differences += mark == "DIFF"
-            print(
+            report(
                 f"{mark} {method:<3} {headers.get('Prefer', ''):<40} {query:<22} "
                 f"prism {theirs.status_code}  mock {ours.status_code}  body "
                 f"{'equal' if same_body else 'differs'}"
             )
-        print(f"{differences} status differences in {len(CASES)} requests")
+        report(f"{differences} status differences in {len(CASES)} requests")
     finally:
         server.shutdown()
         thread.join(timeout=10)

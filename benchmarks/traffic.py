@@ -7,6 +7,7 @@ Every figure is a ratio or a distribution measured in this run, against this run
 from __future__ import annotations
 
 import statistics
+import sys
 import threading
 import time
 from collections import Counter
@@ -18,6 +19,11 @@ from werkzeug.serving import make_server
 from mock_server import Settings, create_app
 
 AUTH = {"Authorization": "ApiKey-v1 bench"}
+
+
+def report(line: str) -> None:
+    """One line of results on stdout."""
+    sys.stdout.write(line + "\n")
 
 
 def serve(settings: Settings) -> tuple[str, Callable[[], None]]:
@@ -49,14 +55,14 @@ def main() -> None:
     session = url + "/v2/customer_sessions/bench-1"
     requests.put(session, json={"customerSession": {"profileId": "p"}}, headers=AUTH, timeout=30)
     baseline = statistics.median(timed_gets(session, 300, AUTH))
-    print(f"stateful GET median           {baseline:7.2f} ms (baseline)")
+    report(f"stateful GET median           {baseline:7.2f} ms (baseline)")
     for prefer in ("code=200, example=openCart", "dynamic=true", "code=404"):
         median = statistics.median(timed_gets(session, 300, {**AUTH, "Prefer": prefer}))
-        print(f"GET Prefer: {prefer:<18} {median:7.2f} ms  x{median / baseline:.2f}")
+        report(f"GET Prefer: {prefer:<18} {median:7.2f} ms  x{median / baseline:.2f}")
     for delay in (50, 200):
         observed = timed_gets(session, 20, {**AUTH, "Prefer": f"delay={delay}"})
         extra = statistics.median(observed) - baseline
-        print(f"Prefer: delay={delay:<4} added      {extra:7.2f} ms (median, minus baseline)")
+        report(f"Prefer: delay={delay:<4} added      {extra:7.2f} ms (median, minus baseline)")
     faults: Counter[str] = Counter()
     for fault in ("connection-reset", "empty", "malformed"):
         for _ in range(50):
@@ -65,7 +71,7 @@ def main() -> None:
                 faults[f"{fault}: answered"] += 1
             except requests.ConnectionError:
                 faults[f"{fault}: broken"] += 1
-    print("faults", dict(faults))
+    report(f"faults {dict(faults)}")
     stop()
 
     for latency, label in (
@@ -76,7 +82,7 @@ def main() -> None:
         url, stop = serve(Settings(api_keys={"bench": 1}, preload=0, latency=latency))
         observed = [t - baseline for t in timed_gets(url + "/v2/customer_sessions/x", 60, AUTH)]
         quartiles = statistics.quantiles(observed, n=4)
-        print(
+        report(
             f"{label:<34} added: min {min(observed):6.1f}  q1 {quartiles[0]:6.1f}  "
             f"median {quartiles[1]:6.1f}  q3 {quartiles[2]:6.1f}  max {max(observed):6.1f} ms"
         )
@@ -94,7 +100,7 @@ def main() -> None:
                     timeout=30,
                 ).status_code
             ] += 1
-    print(f"error rate 0.05 over 2000 PUTs: {dict(statuses)} -> {statuses[409] / 2000:.3f}")
+    report(f"error rate 0.05 over 2000 PUTs: {dict(statuses)} -> {statuses[409] / 2000:.3f}")
     stop()
 
 
