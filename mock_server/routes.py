@@ -15,7 +15,7 @@ from mock_server.errors import ApiError, ErrorItem
 from mock_server.faults import client_socket
 from mock_server.latency import MAX_DELAY_MS
 from mock_server.playback import injected_error, scenario_answer
-from mock_server.scenario import read_scenario
+from mock_server.scenario import Scenario, read_scenario
 from mock_server.schemas import compile_schema
 from mock_server.validation import parse_json_body
 
@@ -38,21 +38,20 @@ def _state() -> MockState:
     return mock_state()
 
 
+# Flask runs these hooks in order and stops at the first that answers.
 @bp.before_request
-def authenticate_and_validate() -> Response | None:
-    """Scenario, faults, auth, the in-flight mark, JSON parsing and openapi-core validation.
+def shape_traffic() -> Response | None:
+    """Read the scenario a request asks for; draw its delay and, maybe, a fault.
 
-    A forced status (`Prefer: code=...`) answers only a request that passes auth and
-    validation, as Prism validates first; faults and delays act before auth, on the wire.
+    Faults and delays act on the wire, so they come before auth.
     """
     if request.method == "OPTIONS":
         return None  # a CORS preflight: flask-cors answers it, no key needed
     state = _state()
-    settings = state.settings
     exchange = exchange_of(request.environ)
-    session_id = (request.view_args or {}).get("customerSessionId", "")
-    exchange.session_id = session_id or None
+    exchange.session_id = _session_id() or None
     scenario = read_scenario(request.headers.get("Prefer"), request.args)
+    g.scenario = scenario
     exchange.scenario = scenario.describe()
     traffic = state.traffic
     exchange.delay_ms = (
@@ -61,27 +60,55 @@ def authenticate_and_validate() -> Response | None:
     fault = scenario.fault or traffic.draw_fault()
     if fault is not None:
         return _fault_placeholder(fault, scenario.source("fault"))
+    return None
+
+
+@bp.before_request
+def authenticate_and_validate() -> None:
+    """Auth, the in-flight mark of a PUT, strict JSON parsing and openapi-core validation."""
+    if request.method == "OPTIONS":
+        return
+    state = _state()
+    settings = state.settings
     g.application_id = application_for(
         request.headers.get("Authorization"), settings.api_keys, settings.default_application_id
     )
-    exchange.application_id = g.application_id
+    exchange_of(request.environ).application_id = g.application_id
     if request.method == "PUT" and settings.parallel_conflicts:
-        _mark_in_flight(state, g.application_id, session_id)
+        _mark_in_flight(state, g.application_id, _session_id())
     g.body = None
     if request.method == "PUT":
         g.body = parse_json_body(request, max_depth=settings.max_json_depth)
     state.validator.check_request(request)
+
+
+@bp.before_request
+def answer_scenario() -> Response | None:
+    """A scenario's answer, or the error rate's, instead of the store's; nothing is written.
+
+    It comes after auth and validation: a forced status answers only a valid request, as
+    Prism validates first.
+    """
+    if request.method == "OPTIONS":
+        return None
+    state = _state()
+    scenario: Scenario = g.scenario
     if scenario.overrides_answer:
         g.scenario_answer = True
         status, body = scenario_answer(
-            state, scenario, request.method, session_id, g.application_id, g.body
+            state, scenario, request.method, _session_id(), g.application_id, g.body
         )
         response = jsonify(body)
         response.status_code = status
         return response
+    traffic = state.traffic
     if traffic.draw_error():
-        raise injected_error(request.method, session_id, traffic.conditions.error_rate)
+        raise injected_error(request.method, _session_id(), traffic.conditions.error_rate)
     return None
+
+
+def _session_id() -> str:
+    return str((request.view_args or {}).get("customerSessionId", ""))
 
 
 def _fault_placeholder(fault: str, source: str) -> Response:
