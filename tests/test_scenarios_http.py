@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from mock_server.app import mock_state
 from mock_server.canned import documented_examples
@@ -183,3 +187,38 @@ def test_a_dynamic_error_names_the_session_asked_for(client: FlaskClient) -> Non
     response = send(client, "PUT", "code=409, dynamic=true")
     assert response.status_code == 409
     assert NEW_ID in response.get_json()["errors"][0]["details"]
+
+
+PREFERENCE_NAMES = st.sampled_from(["code", "example", "dynamic", "seed", "delay", "fault", "x"])
+PREFERENCE_VALUES = st.one_of(
+    st.integers(-(2**70), 2**70).map(str),
+    st.sampled_from(["true", "false", "openCart", "sessionNotFound", "", "0.5s", "-1"]),
+    st.text(
+        st.characters(min_codepoint=33, max_codepoint=126, exclude_characters=",;="), max_size=8
+    ),
+)
+
+
+@hypothesis_settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    method=st.sampled_from(["GET", "PUT"]),
+    preferences=st.lists(st.tuples(PREFERENCE_NAMES, PREFERENCE_VALUES), max_size=4),
+    as_query=st.booleans(),
+)
+def test_no_preference_makes_the_mock_fail(
+    client: FlaskClient, method: str, preferences: list[tuple[str, str]], as_query: bool
+) -> None:
+    preferences = [(name, value) for name, value in preferences if name != "delay" or value == "0"]
+    preferences = [(name, value) for name, value in preferences if name != "fault"]
+    headers = dict(AUTH)
+    query = ""
+    if as_query:
+        query = "?" + "&".join(f"__{name}={quote(value)}" for name, value in preferences)
+    else:
+        headers["Prefer"] = ", ".join(f"{name}={value}" for name, value in preferences)
+    body = cart_body(profileId="p") if method == "PUT" else None
+    response = client.open(session_url("fuzz") + query, method=method, json=body, headers=headers)
+    assert response.status_code < 500, response.get_data(as_text=True)
+    assert response.is_json
