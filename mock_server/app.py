@@ -54,9 +54,12 @@ class MockState:
         """Fill the store with the generated sessions of the configured seed, every app."""
         self.preloaded_ids.clear()
         for application_id in sorted(self.settings.application_ids()):
-            sessions = list(
-                self.generator(self.settings.seed, application_id).sessions(self.settings.preload)
-            )
+            seed = self.settings.seed
+            if application_id != self.settings.default_application_id:
+                # Other applications get other session ids: the same id in two applications
+                # would be two sessions, and would look like one leaking across keys.
+                seed = seed * 1_000_003 + application_id
+            sessions = list(self.generator(seed, application_id).sessions(self.settings.preload))
             preload(self.service.store, sessions)
             if not self.preloaded_ids:
                 self.preloaded_ids.extend(s.integration_id for s in sessions)
