@@ -38,6 +38,15 @@ def _latency(_ctx: click.Context, _param: click.Parameter, value: str | None) ->
     return value or None
 
 
+def _origins(
+    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> tuple[str, ...]:
+    # CSM_CORS_ORIGINS is comma-separated, as Settings.from_env reads it.
+    return tuple(
+        origin.strip() for value in values for origin in value.split(",") if origin.strip()
+    )
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 @click.version_option(package_name="customer-session-mock")
 def main() -> None:
@@ -111,6 +120,7 @@ def main() -> None:
     "cors_origins",
     multiple=True,
     default=("*",),
+    callback=_origins,
     envvar=f"{ENV_PREFIX}CORS_ORIGINS",
     help="Origin browsers may call from; repeat for several.",
 )

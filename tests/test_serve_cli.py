@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -18,7 +19,7 @@ SCRIPT = Path(sys.executable).with_name("customer-session-mock")
 @pytest.fixture
 def served() -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """The command on a free port, with two keys, JSON logs and conflicts off."""
-    process = subprocess.Popen(
+    with subprocess.Popen(
         [
             str(SCRIPT),
             "serve",
@@ -39,16 +40,17 @@ def served() -> Iterator[tuple[str, subprocess.Popen[str]]]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-    )
-    try:
-        assert process.stdout is not None
-        first_line = process.stdout.readline()
-        match = re.search(r"http://127\.0\.0\.1:(\d+)", first_line)
-        assert match, first_line
-        yield f"http://127.0.0.1:{match.group(1)}", process
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+        env={**os.environ, "CSM_CORS_ORIGINS": "http://a.test,http://b.test"},
+    ) as process:  # leaving the block closes the pipes and reaps the process
+        try:
+            assert process.stdout is not None
+            first_line = process.stdout.readline()
+            match = re.search(r"http://127\.0\.0\.1:(\d+)", first_line)
+            assert match, first_line
+            yield f"http://127.0.0.1:{match.group(1)}", process
+        finally:
+            process.terminate()
+            process.communicate(timeout=10)
 
 
 def test_serve_logs_one_json_line_per_request(served: tuple[str, subprocess.Popen[str]]) -> None:
@@ -71,3 +73,17 @@ def test_serve_logs_one_json_line_per_request(served: tuple[str, subprocess.Pope
     assert len(access) == 1
     assert access[0]["status"] == 404
     assert access[0]["sessionId"] == "cli-1"
+
+
+def test_serve_reads_comma_separated_origins(served: tuple[str, subprocess.Popen[str]]) -> None:
+    url, _ = served
+    preflight = {"Access-Control-Request-Method": "GET"}
+
+    def allowed(origin: str) -> str | None:
+        return requests.options(
+            url + "/v2/customer_sessions/x", headers={**preflight, "Origin": origin}, timeout=10
+        ).headers.get("Access-Control-Allow-Origin")
+
+    assert allowed("http://b.test") == "http://b.test"
+    assert allowed("http://a.test") == "http://a.test"
+    assert allowed("http://c.test") is None
