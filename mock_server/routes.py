@@ -47,7 +47,13 @@ def authenticate_and_validate() -> None:
 def validate_response(response: Response) -> Response:
     """Never send an answer that breaks the contract: turn it into a loud 500."""
     state = _state()
-    if not state.settings.validate_responses or response.status_code >= 500:
+    # 413: the body was never read, and the contract cannot describe a request it refused to
+    # read; 5xx: already a failure of the mock, reported as such.
+    if (
+        not state.settings.validate_responses
+        or response.status_code == 413
+        or response.status_code >= 500
+    ):
         return response
     violations = state.validator.response_violations(request, response)
     if not violations:
