@@ -33,6 +33,8 @@ def _state() -> MockState:
 @bp.before_request
 def authenticate_and_validate() -> None:
     """Auth, strict JSON parsing and openapi-core validation, before any view runs."""
+    if request.method == "OPTIONS":
+        return  # answered by Flask with Allow (and CORS headers where enabled): no key needed
     state = _state()
     settings = state.settings
     g.application_id = application_for(
@@ -51,6 +53,7 @@ def validate_response(response: Response) -> Response:
     # read; 5xx: already a failure of the mock, reported as such.
     if (
         not state.settings.validate_responses
+        or request.method == "OPTIONS"
         or response.status_code == 413
         or response.status_code >= 500
     ):

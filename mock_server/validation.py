@@ -151,6 +151,15 @@ def _request_error_items(errors: Iterable[Exception]) -> tuple[list[ErrorItem], 
     return items, unauthorized
 
 
+class _OperationRequest(FlaskOpenAPIRequest):
+    """A request as the contract sees it: HEAD is the GET operation without its body."""
+
+    @property
+    def method(self) -> str:
+        method = str(super().method)
+        return "get" if method == "head" else method
+
+
 class ContractValidator:
     """Checks requests and responses of the contract's operations with openapi-core."""
 
@@ -159,7 +168,7 @@ class ContractValidator:
 
     def check_request(self, request: Request) -> None:
         """Raise ApiError (400, or 401 for security) listing every problem of the request."""
-        errors = list(self.spec.openapi.iter_request_errors(FlaskOpenAPIRequest(request)))
+        errors = list(self.spec.openapi.iter_request_errors(_OperationRequest(request)))
         if not errors:
             return
         items, unauthorized = _request_error_items(errors)
@@ -172,7 +181,7 @@ class ContractValidator:
         return [
             _describe_response_error(exc)
             for exc in self.spec.openapi.iter_response_errors(
-                FlaskOpenAPIRequest(request), FlaskOpenAPIResponse(response)
+                _OperationRequest(request), FlaskOpenAPIResponse(response)
             )
         ]
 

@@ -216,3 +216,17 @@ def test_any_key_acts_for_the_default_application_when_none_is_configured() -> N
         session_url("x"), json=cart_body(), headers={"Authorization": "ApiKey-v1 whatever"}
     )
     assert response.json["customerSession"]["applicationId"] == 1
+
+
+def test_head_answers_like_get_without_a_body(client: FlaskClient) -> None:
+    created_session(client, cartItems=CART)
+    head = client.head(session_url("cart-1"), headers=AUTH)
+    assert head.status_code == 200 and head.data == b""
+    assert client.head(session_url("nope"), headers=AUTH).status_code == 404
+    assert client.head(session_url("cart-1")).status_code == 401
+
+
+def test_options_needs_no_key_and_lists_the_methods(client: FlaskClient) -> None:
+    response = client.options(session_url("cart-1"))
+    assert response.status_code == 200
+    assert {"GET", "PUT"} <= set(response.headers["Allow"].split(", "))
