@@ -98,6 +98,8 @@ def parse_json_body(request: Request, *, max_depth: int) -> Any:
         ) from exc
     except RecursionError as exc:
         raise _body_error("Too deeply nested", f"JSON nesting exceeds {max_depth}.") from exc
+    except ValueError as exc:  # e.g. an integer literal longer than Python converts
+        raise _body_error("Invalid number", str(exc)) from exc
     if _depth_exceeds(document, max_depth):
         raise _body_error("Too deeply nested", f"JSON nesting exceeds {max_depth}.")
     return document

@@ -111,6 +111,13 @@ RAW_BODY_CASES = [
     pytest.param(b'"text"', JSON, "", id="string-body"),
     pytest.param(b"null", JSON, "", id="null-body"),
     pytest.param(
+        b'{"customerSession": {"attributes": {"n": 1' + b"0" * 5000 + b"}}}",
+        JSON,
+        "",
+        id="5000-digit-integer",
+    ),
+    pytest.param(b'\xef\xbb\xbf{"customerSession": {}}', JSON, "", id="utf8-bom"),
+    pytest.param(
         b'{"customerSession": {"cartItems": [{"name": "a", "sku": "b", "quantity": 1, '
         b'"price": 1e400}]}}',
         JSON,
