@@ -1,0 +1,1 @@
+"""Contract tests: Schemathesis against the mock or any server that claims the contract."""

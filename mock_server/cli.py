@@ -214,3 +214,7 @@ def _print_banner(settings: Settings, port: int, ids: list[str]) -> None:
     for integration_id in ids[:BANNER_SESSIONS]:
         path = f"/v2/customer_sessions/{integration_id}"
         click.echo(f"  try        curl -H 'Authorization: ApiKey-v1 {key}' {url}{path}")
+
+
+if __name__ == "__main__":
+    main()

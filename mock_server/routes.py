@@ -67,7 +67,7 @@ def shape_traffic() -> Response | None:
 def authenticate_and_validate() -> None:
     """Auth, the in-flight mark of a PUT, strict JSON parsing and openapi-core validation."""
     if request.method == "OPTIONS":
-        return
+        return  # answered by Flask with Allow (and CORS headers where enabled): no key needed
     state = _state()
     settings = state.settings
     g.application_id = application_for(
@@ -146,10 +146,13 @@ def _mark_in_flight(state: MockState, application_id: int, session_id: str) -> N
 def validate_response(response: Response) -> Response:
     """Never send an answer that breaks the contract: turn it into a loud 500."""
     state = _state()
+    # 413: the body was never read, and the contract cannot describe a request it refused to
+    # read; 5xx: already a failure of the mock, reported as such; a fault: never sent.
     if (
         not state.settings.validate_responses
-        or response.status_code >= 500
         or request.method == "OPTIONS"
+        or response.status_code == 413
+        or response.status_code >= 500
         or exchange_of(request.environ).fault is not None
     ):
         return response

@@ -98,6 +98,8 @@ def parse_json_body(request: Request, *, max_depth: int) -> Any:
         ) from exc
     except RecursionError as exc:
         raise _body_error("Too deeply nested", f"JSON nesting exceeds {max_depth}.") from exc
+    except ValueError as exc:  # e.g. an integer literal longer than Python converts
+        raise _body_error("Invalid number", str(exc)) from exc
     if _depth_exceeds(document, max_depth):
         raise _body_error("Too deeply nested", f"JSON nesting exceeds {max_depth}.")
     return document
@@ -151,6 +153,15 @@ def _request_error_items(errors: Iterable[Exception]) -> tuple[list[ErrorItem], 
     return items, unauthorized
 
 
+class _OperationRequest(FlaskOpenAPIRequest):
+    """A request as the contract sees it: HEAD is the GET operation without its body."""
+
+    @property
+    def method(self) -> str:
+        method = str(super().method)
+        return "get" if method == "head" else method
+
+
 class ContractValidator:
     """Checks requests and responses of the contract's operations with openapi-core."""
 
@@ -159,7 +170,7 @@ class ContractValidator:
 
     def check_request(self, request: Request) -> None:
         """Raise ApiError (400, or 401 for security) listing every problem of the request."""
-        errors = list(self.spec.openapi.iter_request_errors(FlaskOpenAPIRequest(request)))
+        errors = list(self.spec.openapi.iter_request_errors(_OperationRequest(request)))
         if not errors:
             return
         items, unauthorized = _request_error_items(errors)
@@ -172,7 +183,7 @@ class ContractValidator:
         return [
             _describe_response_error(exc)
             for exc in self.spec.openapi.iter_response_errors(
-                FlaskOpenAPIRequest(request), FlaskOpenAPIResponse(response)
+                _OperationRequest(request), FlaskOpenAPIResponse(response)
             )
         ]
 
