@@ -17,8 +17,11 @@ from mock_server.conditions import Conditions
 from mock_server.errors import ApiError, ErrorItem
 from mock_server.faults import FAULTS
 from mock_server.latency import InvalidLatency, parse_latency
-from mock_server.session_loader import InvalidSessionDocuments, sessions_from_documents
-from mock_server.store import preload
+from mock_server.session_loader import (
+    InvalidSessionDocuments,
+    put_sessions,
+    sessions_from_documents,
+)
 
 if TYPE_CHECKING:
     from mock_server.app import MockState
@@ -137,7 +140,7 @@ def load_fixtures() -> Response:
             "Invalid fixtures",
             [ErrorItem("Invalid session", p.message, pointer=p.pointer) for p in exc.problems],
         ) from None
-    count = preload(state.service.store, sessions)
+    count = put_sessions(state.service.store, sessions)
     return jsonify({"loaded": count, "sessionIds": [s.integration_id for s in sessions]})
 
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from mock_server.domain import CustomerSession, compute_totals
 from mock_server.schemas import compile_schema
+from mock_server.store import SessionStore, StaleWrite
 from mock_server.wire import session_from_json
 
 if TYPE_CHECKING:
@@ -68,3 +69,22 @@ def sessions_from_documents(spec: Spec, documents: Any) -> list[CustomerSession]
     if problems:
         raise InvalidSessionDocuments(problems)
     return sessions
+
+
+def put_sessions(store: SessionStore, sessions: list[CustomerSession]) -> int:
+    """Store sessions, replacing any stored session of the same id; return how many.
+
+    Unlike the preload, which never overwrites what clients made of a session, loading
+    fixtures on purpose replaces it.
+    """
+    for session in sorted(sessions, key=lambda s: (s.created, s.integration_id)):
+        if session.profile_id:
+            store.claim_profile(session.application_id, session.profile_id, session.integration_id)
+        for _ in range(100):  # a client's PUT may win the race; then try again over it
+            existing = store.get(session.application_id, session.integration_id)
+            try:
+                store.save(session, existing.version if existing is not None else None)
+                break
+            except StaleWrite:
+                continue
+    return len(sessions)

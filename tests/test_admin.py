@@ -178,3 +178,13 @@ def test_the_admin_api_is_not_in_the_contract(app: Flask) -> None:
     with app.app_context():
         paths = mock_state().spec.document["paths"]
     assert not any(path.startswith("/__admin") for path in paths)
+
+
+def test_fixtures_replace_a_stored_session_of_the_same_id(
+    client: FlaskClient, store: SessionStore
+) -> None:
+    client.put(session_url("fx-3"), json=cart_body(profileId="someone"), headers=AUTH)
+    assert client.post("/__admin/fixtures", json=[fixture_document("fx-3")]).status_code == 200
+    stored = store.get(APPLICATION_ID, "fx-3")
+    assert stored is not None
+    assert (stored.session.profile_id, stored.session.state.value) == ("fixture-customer", "closed")
