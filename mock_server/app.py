@@ -16,6 +16,7 @@ from mock_server.errors import MockServerError, register_error_handlers
 from mock_server.generator import GeneratorOptions, SessionGenerator
 from mock_server.journal import RequestJournal
 from mock_server.latency import InvalidLatency, parse_latency
+from mock_server.recording import record_exchange
 from mock_server.service import Clock, SessionService, utc_now
 from mock_server.settings import Settings
 from mock_server.spec import Spec, load_spec
@@ -98,7 +99,7 @@ def create_app(
     app.register_blueprint(routes.bp)
     app.register_blueprint(routes.docs)
     app.register_blueprint(admin)
-    app.after_request(routes.note_problems)
+    app.after_request(record_exchange)
     # Browsers may call the API and read the contract; the admin API stays same-origin.
     CORS(
         app,

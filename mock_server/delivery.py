@@ -37,6 +37,8 @@ class Exchange:
     application_id: int | None = None
     scenario: str | None = None
     problems: list[str] = field(default_factory=list)
+    request_headers: dict[str, str] = field(default_factory=dict)
+    request_body: str | None = None
     # Run when the answer goes to the server (or the connection breaks), after any delay:
     # e.g. release an in-flight mark. Not later, when the server closes the answer: a client
     # that has read the answer may already send its next request by then.
@@ -112,6 +114,8 @@ class Delivery:
         entry.scenario = exchange.scenario
         entry.fault = exchange.fault
         entry.problems = exchange.problems
+        entry.request_headers = exchange.request_headers
+        entry.request_body = exchange.request_body
         if entry.path.startswith(UNJOURNALED_PREFIX):
             return
         self.journal.record(entry)

@@ -25,6 +25,8 @@ class JournalEntry:
     fault: str | None = None
     delay_ms: float = 0.0
     problems: list[str] = field(default_factory=list)
+    request_headers: dict[str, str] = field(default_factory=dict)
+    request_body: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The entry as `GET /__admin/requests` lists it."""
@@ -41,6 +43,7 @@ class JournalEntry:
             "scenario": self.scenario,
             "fault": self.fault,
             "validationErrors": list(self.problems),
+            "request": {"headers": dict(self.request_headers), "body": self.request_body},
         }
 
 

@@ -125,7 +125,7 @@ def _fault_placeholder(fault: str, source: str) -> Response:
             ],
         )
     # Read the body first: closing a socket with unread data would turn any fault into a reset.
-    request.get_data(cache=False)
+    request.get_data(cache=True)
     exchange_of(request.environ).fault = fault
     return Response(status=204)  # never sent: the delivery step breaks the connection instead
 
@@ -181,20 +181,6 @@ def validate_response(response: Response) -> Response:
     invalid = jsonify(error.to_body())
     invalid.status_code = 500
     return invalid
-
-
-def note_problems(response: Response) -> Response:
-    """Copy what an error answer names into the exchange, for the journal and the access log."""
-    if response.status_code >= 400 and response.is_json:
-        document = response.get_json(silent=True)
-        errors = document.get("errors", []) if isinstance(document, dict) else []
-        problems = exchange_of(request.environ).problems
-        for item in errors if isinstance(errors, list) else []:
-            if isinstance(item, dict):
-                source = item.get("source") or {}
-                where = source.get("pointer", source.get("parameter", ""))
-                problems.append(f"{where}: {item.get('details') or item.get('title')}")
-    return response
 
 
 @bp.put(SESSION_PATH)

@@ -188,3 +188,17 @@ def test_fixtures_replace_a_stored_session_of_the_same_id(
     stored = store.get(APPLICATION_ID, "fx-3")
     assert stored is not None
     assert (stored.session.profile_id, stored.session.state.value) == ("fixture-customer", "closed")
+
+
+def test_the_journal_shows_what_the_client_sent_with_the_key_masked(client: FlaskClient) -> None:
+    client.put(
+        session_url("sent-1"),
+        data='{"customerSession": {"profileId": "p-sent"}}',
+        headers={**AUTH, "Content-Type": "application/json", "Prefer": "delay=0"},
+    )
+    entry = client.get("/__admin/requests?sessionId=sent-1").get_json()["requests"][0]
+    assert entry["request"]["body"] == '{"customerSession": {"profileId": "p-sent"}}'
+    headers = entry["request"]["headers"]
+    assert headers["Prefer"] == "delay=0"
+    assert headers["Authorization"] == "ApiKey-v1 test..."
+    assert API_KEY not in str(entry)
