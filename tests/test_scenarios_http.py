@@ -199,11 +199,21 @@ PREFERENCE_VALUES = st.one_of(
 )
 
 
+@pytest.mark.parametrize(
+    ("prefer", "status"),
+    [("code=404", 404), ("example=openCart", 200), ("dynamic=true", 200), ("code=409", 404)],
+)
+def test_head_follows_the_get_operation(client: FlaskClient, prefer: str, status: int) -> None:
+    response = client.head(session_url(NEW_ID), headers={**AUTH, "Prefer": prefer})
+    assert response.status_code == status
+    assert response.get_data() == b""
+
+
 @hypothesis_settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    method=st.sampled_from(["GET", "PUT"]),
+    method=st.sampled_from(["GET", "PUT", "HEAD"]),
     preferences=st.lists(st.tuples(PREFERENCE_NAMES, PREFERENCE_VALUES), max_size=4),
     as_query=st.booleans(),
 )
@@ -221,4 +231,4 @@ def test_no_preference_makes_the_mock_fail(
     body = cart_body(profileId="p") if method == "PUT" else None
     response = client.open(session_url("fuzz") + query, method=method, json=body, headers=headers)
     assert response.status_code < 500, response.get_data(as_text=True)
-    assert response.is_json
+    assert response.is_json or method == "HEAD"
