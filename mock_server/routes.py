@@ -105,7 +105,9 @@ def answer_scenario() -> Response | None:
         return response
     traffic = state.traffic
     if traffic.draw_error():
-        raise injected_error(request.method, _session_id(), traffic.conditions.error_rate)
+        rate = traffic.conditions.error_rate
+        exchange_of(request.environ).scenario = f"error-rate={rate:g}"
+        raise injected_error(request.method, _session_id(), rate)
     return None
 
 

@@ -59,6 +59,7 @@ def test_an_error_rate_of_one_answers_documented_errors_and_stores_nothing() -> 
     assert put.get_json()["message"] and get.get_json()["errors"][0]["title"] == "Injected error"
     with app.app_context():
         assert mock_state().service.store.list() == []
+        assert [e.scenario for e in mock_state().journal.entries()] == ["error-rate=1"] * 2
     # An explicit scenario wins over the error rate.
     chosen = client.get(session_url("flaky"), headers={**AUTH, "Prefer": "example=openCart"})
     assert chosen.status_code == 200
