@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from flask import Blueprint, Response, jsonify, request
 
 from mock_server import wire
-from mock_server.conditions import Conditions
 from mock_server.errors import ApiError, ErrorItem
 from mock_server.faults import FAULTS
 from mock_server.latency import InvalidLatency, parse_latency
@@ -210,15 +209,4 @@ def set_conditions() -> Response:
 @admin.delete("/conditions")
 def clear_conditions() -> Response:
     """No latency, no errors, no faults."""
-    traffic = _state().traffic
-    cleared = Conditions()
-    return jsonify(
-        traffic.update(
-            **{
-                "latency": cleared.latency,
-                "error_rate": cleared.error_rate,
-                "fault": cleared.fault,
-                "fault_rate": cleared.fault_rate,
-            }
-        ).to_json()
-    )
+    return jsonify(_state().traffic.clear().to_json())

@@ -40,7 +40,6 @@ class TrafficControl:
     """The current conditions and the random draws made from them; safe across threads."""
 
     def __init__(self, initial: Conditions, rng: random.Random | None = None) -> None:
-        self.initial = initial
         self._conditions = initial
         self._rng = rng or random.Random()
         self._lock = threading.Lock()
@@ -56,10 +55,10 @@ class TrafficControl:
             self._conditions = replace(self._conditions, **changes)
             return self._conditions
 
-    def restore(self) -> Conditions:
-        """Back to the conditions the server started with."""
+    def clear(self) -> Conditions:
+        """No latency, no errors, no faults."""
         with self._lock:
-            self._conditions = self.initial
+            self._conditions = Conditions()
             return self._conditions
 
     def draw_delay_ms(self) -> float:
