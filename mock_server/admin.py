@@ -152,8 +152,12 @@ def list_requests() -> Response:
         if not raw_limit.isdigit():
             raise _bad_request("limit must be a non-negative integer", parameter="limit")
         limit = int(raw_limit)
-    entries = _state().journal.entries(request.args.get("sessionId"), limit)
-    return jsonify({"requests": [entry.to_json() for entry in entries]})
+    entries = _state().journal.entries(request.args.get("sessionId"))
+    shown = entries if limit is None else entries[:limit]
+    # "meta.total", as WireMock's journal has it: how many matched before the limit.
+    return jsonify(
+        {"requests": [entry.to_json() for entry in shown], "meta": {"total": len(entries)}}
+    )
 
 
 @admin.delete("/requests")
