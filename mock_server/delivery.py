@@ -119,6 +119,8 @@ class Delivery:
         if entry.path.startswith(UNJOURNALED_PREFIX):
             return
         self.journal.record(entry)
+        if not access_log.isEnabledFor(logging.INFO):
+            return  # building the line costs more than the rest of the bookkeeping
         access_log.info(
             "%s %s %s %.1fms%s%s%s",
             entry.method,
