@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -11,7 +12,7 @@ import requests
 from mock_server import Settings, create_app
 from tests.conftest import API_KEY, APPLICATION_ID, AUTH, LiveServer, serve_in_thread, session_url
 
-SLOW_MS = 1500  # long enough for the probes below to land inside it
+SLOW_MS = 2500  # long enough for the probes below to land inside it, even on a busy machine
 
 
 def admin_session(server: LiveServer, session_id: str) -> requests.Response:
@@ -40,10 +41,11 @@ def start_slow_put(
     thread.start()
     # The update is saved before its delay starts: once the session shows it, the PUT is in
     # flight (bounded wait, no timing assertion).
-    for _ in range(2000):
+    for _ in range(2000):  # at most about 10 s
         found = admin_session(server, session_id)
         if found.status_code == 200 and found.json()["attributes"] == attributes:
             return thread, answers
+        time.sleep(0.005)
     thread.join()
     pytest.fail("the slow PUT never reached the store")
 
