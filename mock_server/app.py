@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from flask import Flask, current_app
 
 from mock_server import routes
+from mock_server.domain import CustomerSession
 from mock_server.errors import register_error_handlers
+from mock_server.fixtures import load_fixture_sessions
 from mock_server.generator import GeneratorOptions, SessionGenerator
 from mock_server.service import Clock, SessionService, utc_now
 from mock_server.settings import Settings
@@ -30,6 +32,7 @@ class MockState:
     service: SessionService
     preloaded_ids: list[str] = field(default_factory=list)
     _generators: dict[tuple[int, int], SessionGenerator] = field(default_factory=dict)
+    _fixture_sessions: list[CustomerSession] | None = None
 
     def generator(self, seed: int, application_id: int) -> SessionGenerator:
         """The session generator of a seed, built once (it fills a faker catalogue)."""
@@ -43,8 +46,16 @@ class MockState:
         return self._generators[key]
 
     def preload(self) -> None:
-        """Fill the store with the generated sessions of the configured seed, every app."""
+        """Fill the store with the fixture sessions, or the generated ones of every app."""
         self.preloaded_ids.clear()
+        if self.settings.fixtures_path is not None:
+            if self._fixture_sessions is None:  # read and checked once, reused by resets
+                self._fixture_sessions = load_fixture_sessions(
+                    self.settings.fixtures_path, self.spec
+                )
+            preload(self.service.store, self._fixture_sessions)
+            self.preloaded_ids.extend(s.integration_id for s in self._fixture_sessions)
+            return
         for application_id in sorted(self.settings.application_ids()):
             sessions = list(
                 self.generator(self.settings.seed, application_id).sessions(self.settings.preload)

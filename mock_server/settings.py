@@ -58,6 +58,8 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     max_json_depth: int = 32
     spec_path: Path | None = None
+    # A fixture file or folder whose sessions the store starts with, instead of generated ones.
+    fixtures_path: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -81,7 +83,7 @@ def _convert(name: str, raw: str) -> Any:
         return parse_api_keys(raw)
     if name == "validate_responses":
         return _parse_bool(raw)
-    if name == "spec_path":
+    if name in ("spec_path", "fixtures_path"):
         return Path(raw)
     if name == "host":
         return raw

@@ -1,0 +1,211 @@
+"""Check session documents against the contract and the rules before anyone relies on them.
+
+A document must match openapi.yaml's `CustomerSessionV2` and keep every rule of the domain:
+totals to the cent, positions, `updated` not before `created`, and `firstSession` true
+exactly on the first session of each profile within the checked set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Final
+
+from mock_server.domain import MAX_AMOUNT
+from mock_server.errors import MockServerError
+from mock_server.schemas import compile_schema
+from mock_server.wire import parse_time
+
+if TYPE_CHECKING:
+    from mock_server.spec import Spec
+
+SCHEMA_NAME: Final = "CustomerSessionV2"
+# Prices repeat (a catalogue), so their exact decimals are worth remembering, up to a bound.
+_DECIMAL_CACHE_LIMIT: Final = 4096
+_WIRE_TIME_LENGTH: Final = len("2026-01-01T00:00:00.000000Z")
+_MAX_AMOUNT_CENTS: Final = int(MAX_AMOUNT * 100)
+_EXACT_CENTS_LIMIT: Final = 2**53 // 100
+
+
+class InvalidRecord(MockServerError):
+    """A session document that breaks the contract or a rule, located by record and field."""
+
+    def __init__(
+        self, source: str, index: int, integration_id: str | None, pointer: str, reason: str
+    ) -> None:
+        self.source = source
+        self.index = index
+        self.integration_id = integration_id
+        self.pointer = pointer or "/"
+        self.reason = reason
+        named = f" (integrationId {integration_id!r})" if integration_id is not None else ""
+        super().__init__(f"{source}: record {index}{named}: {self.pointer}: {reason}")
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One broken rule of one document."""
+
+    pointer: str
+    reason: str
+
+
+class SessionChecker:
+    """Checks documents one by one; remembers profiles (and ids) across the whole set."""
+
+    def __init__(self, spec: Spec, *, unique_ids: bool = True) -> None:
+        self._schema = compile_schema(spec, SCHEMA_NAME)
+        self._profiles: dict[int, set[str]] = {}
+        # A million generated UUIDs would cost more memory than the sessions themselves:
+        # generated sets skip this check, loaded files keep it.
+        self._ids: set[tuple[int, str]] | None = set() if unique_ids else None
+        self._decimals: dict[float, Decimal] = {}
+
+    def check(self, document: Any, *, source: str, index: int) -> None:
+        """Raise InvalidRecord naming `source`, the record and the field if `document` is bad."""
+        problem = self.problem(document)
+        if problem is not None:
+            integration_id = (
+                document.get("integrationId") if isinstance(document, Mapping) else None
+            )
+            if not isinstance(integration_id, str):
+                integration_id = None
+            raise InvalidRecord(source, index, integration_id, problem.pointer, problem.reason)
+
+    def problem(self, document: Any) -> Problem | None:
+        """The first thing wrong with `document`, or None; a good one joins the checked set."""
+        if not self._schema.is_valid(document):
+            violation = self._schema.violations(document)[0]
+            return Problem(violation.pointer, violation.message)
+        problem = self._totals_problem(document) or self._order_problem(document)
+        if problem is not None:
+            return problem
+        return self._set_problem(document)
+
+    def _totals_problem(self, document: Mapping[str, Any]) -> Problem | None:
+        items = document["cartItems"]
+        costs = (document.get("additionalCosts") or {}).values()
+        totals: tuple[int, int] | tuple[Decimal, Decimal] | None = None
+        for position, item in enumerate(items):
+            if item.get("position", position) != position:
+                return Problem(
+                    f"/cartItems/{position}/position",
+                    f"is {item['position']}, but the item is at index {position}",
+                )
+        totals = _cent_totals(items, costs)
+        if totals is None:  # amounts finer than a cent: the slower exact arithmetic
+            totals = self._decimal_totals(items, costs)
+        cart_total, cost_total = totals
+        expected: tuple[tuple[str, Any, str], ...] = (
+            ("cartItemTotal", cart_total, "the sum of price x quantity over cartItems"),
+            ("additionalCostTotal", cost_total, "the sum of additionalCosts prices"),
+            ("total", cart_total + cost_total, "cartItemTotal + additionalCostTotal"),
+        )
+        in_cents = isinstance(cart_total, int)
+        for name, amount, meaning in expected:
+            given = document[name]
+            matches = _cents(given) == amount if in_cents else self._exact(given) == amount
+            if not matches:
+                return Problem(f"/{name}", f"is {given}, but {meaning} is {_show(amount)}")
+            if abs(amount) > (_MAX_AMOUNT_CENTS if in_cents else MAX_AMOUNT):
+                return Problem(f"/{name}", f"{_show(amount)} is beyond +/-{MAX_AMOUNT:,}")
+        return None
+
+    def _decimal_totals(
+        self, items: list[Mapping[str, Any]], costs: Iterable[Mapping[str, Any]]
+    ) -> tuple[Decimal, Decimal]:
+        exact = self._exact
+        cart_total = sum((exact(i["price"]) * exact(i["quantity"]) for i in items), Decimal(0))
+        cost_total = sum((exact(cost["price"]) for cost in costs), Decimal(0))
+        return cart_total, cost_total
+
+    def _order_problem(self, document: Mapping[str, Any]) -> Problem | None:
+        created, updated = document["created"], document["updated"]
+        if len(created) == len(updated) == _WIRE_TIME_LENGTH and created[-1] == updated[-1] == "Z":
+            # The wire's own format (UTC, microseconds) sorts as text: no parsing needed.
+            before = updated < created
+        else:
+            try:
+                before = parse_time(updated) < parse_time(created)
+            except ValueError as exc:
+                return Problem("/updated", f"is not an RFC 3339 date-time: {exc}")
+        if before:
+            return Problem("/updated", f"{updated} is before created ({created})")
+        return None
+
+    def _set_problem(self, document: Mapping[str, Any]) -> Problem | None:
+        application_id = document["applicationId"]
+        if self._ids is not None:
+            key = (application_id, document["integrationId"])
+            if key in self._ids:
+                return Problem(
+                    "/integrationId",
+                    f"{key[1]!r} appears twice in application {application_id}",
+                )
+            self._ids.add(key)
+        profile_id = document["profileId"]
+        first = document["firstSession"]
+        if profile_id == "":
+            if not first:
+                return Problem("/firstSession", "must be true for an anonymous session")
+            return None
+        seen = self._profiles.setdefault(application_id, set())
+        if profile_id in seen:
+            if first:
+                return Problem(
+                    "/firstSession",
+                    f"is true, but profile {profile_id!r} has an earlier session",
+                )
+        else:
+            if not first:
+                return Problem(
+                    "/firstSession",
+                    f"is false, but this is the first session of profile {profile_id!r}",
+                )
+            seen.add(profile_id)
+        return None
+
+    def _exact(self, number: int | float) -> Decimal:
+        if isinstance(number, int):
+            return Decimal(number)
+        cached = self._decimals.get(number)
+        if cached is None:
+            if len(self._decimals) >= _DECIMAL_CACHE_LIMIT:
+                self._decimals.clear()
+            # Through the shortest repr: the amount the JSON text shows.
+            cached = Decimal(repr(number))
+            self._decimals[number] = cached
+        return cached
+
+
+def _cents(number: int | float) -> int | None:
+    """The amount in cents, if `number` is a whole number of cents (exactly, as written)."""
+    if isinstance(number, int):
+        return number * 100
+    cents = round(number * 100)
+    # Below 2**53 / 100, a double that equals cents / 100 is written as exactly that amount.
+    return cents if cents / 100 == number and abs(cents) < _EXACT_CENTS_LIMIT else None
+
+
+def _cent_totals(
+    items: list[Mapping[str, Any]], costs: Iterable[Mapping[str, Any]]
+) -> tuple[int, int] | None:
+    # Integer arithmetic on cents: exact, and several times faster than Decimal.
+    cart_total = 0
+    for item in items:
+        price, quantity = _cents(item["price"]), item["quantity"]
+        if price is None or not isinstance(quantity, int):
+            return None
+        cart_total += price * quantity
+    cost_total = 0
+    for cost in costs:
+        price = _cents(cost["price"])
+        if price is None:
+            return None
+        cost_total += price
+    return cart_total, cost_total
+
+
+def _show(amount: int | Decimal) -> str:
+    return str(Decimal(amount).scaleb(-2)) if isinstance(amount, int) else str(amount)
