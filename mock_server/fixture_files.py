@@ -97,9 +97,12 @@ def _write_yaml(records: Iterable[JsonObject], stream: BinaryIO) -> int:
 
 
 def fixture_files(path: Path) -> list[Path]:
-    """The fixture files at `path`: the file itself, or a folder's files in name order."""
+    """The fixture files at `path`: the file itself, or a folder's files in name order.
+
+    Sub-folders are not read, so a folder can keep other material (e.g. SDK-case files) below.
+    """
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and format_of(p) is not None)
+        files = sorted(p for p in path.iterdir() if p.is_file() and format_of(p) is not None)
         if not files:
             raise MockServerError(
                 f"{path}: no fixture files (*{', *'.join(SUFFIX_FORMATS)}) in this folder"

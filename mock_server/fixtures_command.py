@@ -16,7 +16,8 @@ from faker.config import AVAILABLE_LOCALES
 from mock_server.errors import MockServerError
 from mock_server.fixture_files import FORMATS, format_of, write_records
 from mock_server.fixtures import DEFAULT_SEED, MIXED, generate_sessions
-from mock_server.settings import DEFAULT_APPLICATION_ID
+from mock_server.settings import DEFAULT_APPLICATION_ID, ENV_PREFIX
+from mock_server.spec import load_spec
 from mock_server.wire import JsonObject
 
 STATES = ("open", "closed", "cancelled", MIXED)
@@ -75,6 +76,13 @@ def _locale(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
     default="camel",
     help="camel: the wire format; snake: the SDK's property names.",
 )
+@click.option(
+    "--spec",
+    "spec_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar=f"{ENV_PREFIX}SPEC_PATH",
+    help="Check against another copy of openapi.yaml.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar, no closing line.")
 def fixtures(
     count: int,
@@ -87,14 +95,20 @@ def fixtures(
     locale: str,
     application_id: int,
     case: str,
+    spec_path: Path | None,
     quiet: bool,
 ) -> None:
     """Generate realistic sessions, each checked against openapi.yaml and the rules."""
     to_stdout = str(out) == "-"
     fmt = fmt or (None if to_stdout else format_of(out)) or "ndjson"
+    try:
+        spec = load_spec(spec_path)
+    except MockServerError as exc:
+        raise click.ClickException(str(exc)) from exc
     documents = generate_sessions(
         count,
         seed,
+        spec=spec,
         case="snake" if case == "snake" else "camel",
         state=state,
         anonymous_ratio=anonymous_ratio,

@@ -1,0 +1,115 @@
+"""`customer-session-mock fixtures` through click's runner, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from mock_server.cli import main
+from mock_server.fixtures import load_fixture_sessions
+from tests.test_fixtures import strict_spec
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def run(runner: CliRunner, *args: str) -> tuple[bytes, str]:
+    result = runner.invoke(main, ["fixtures", *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    return result.stdout_bytes, result.stderr
+
+
+def test_the_same_arguments_write_the_same_bytes(runner: CliRunner, tmp_path: Path) -> None:
+    args = ["--count", "40", "--seed", "5", "--items", "1-9", "--locale", "de_DE"]
+    first, _ = run(runner, *args)
+    again, _ = run(runner, *args)
+    run(runner, *args, "--out", str(tmp_path / "s.ndjson"))
+    assert first == again == (tmp_path / "s.ndjson").read_bytes()
+    other, _ = run(runner, *args[:-2], "--locale", "fr_FR")
+    assert other != first
+
+
+def test_the_closing_line_says_how_many_how_fast_where(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "sessions.json"
+    stdout, stderr = run(runner, "-n", "25", "--out", str(out))
+    assert stdout == b""
+    assert stderr.startswith(f"Wrote 25 valid sessions (json, seed 42) to {out} in ")
+    assert "sessions/s" in stderr
+    assert len(json.loads(out.read_text(encoding="utf-8"))) == 25
+
+
+def test_quiet_says_nothing(runner: CliRunner) -> None:
+    stdout, stderr = run(runner, "-n", "3", "--quiet")
+    assert stderr == ""
+    assert len(stdout.splitlines()) == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "parse"),
+    [
+        (["--out", "x.yaml"], lambda b: yaml.safe_load(b)),
+        (["--out", "x.jsonl"], lambda b: [json.loads(line) for line in b.splitlines()]),
+        (["--format", "json"], json.loads),
+        ([], lambda b: [json.loads(line) for line in b.splitlines()]),
+    ],
+    ids=["yaml-suffix", "jsonl-suffix", "json-stdout", "ndjson-default"],
+)
+def test_the_format_follows_the_option_or_the_suffix(
+    runner: CliRunner, tmp_path: Path, args: list[str], parse: object
+) -> None:
+    args = [str(tmp_path / a) if a.startswith("x.") else a for a in args]
+    stdout, _ = run(runner, "-n", "4", "-q", *args)
+    data = Path(args[1]).read_bytes() if args[:1] == ["--out"] else stdout
+    documents = parse(data)  # type: ignore[operator]
+    assert [d["integrationId"] for d in documents] == [
+        json.loads(line)["integrationId"] for line in run(runner, "-n", "4", "-q")[0].splitlines()
+    ]
+
+
+def test_written_files_are_fixtures_the_mock_accepts(runner: CliRunner, tmp_path: Path) -> None:
+    for fmt in ("json", "ndjson", "yaml"):
+        run(runner, "-n", "30", "--seed", "8", "--out", str(tmp_path / f"s.{fmt}"), "-q")
+        assert len(load_fixture_sessions(tmp_path / f"s.{fmt}")) == 30
+
+
+def test_snake_case_on_the_command_line(runner: CliRunner) -> None:
+    stdout, _ = run(runner, "-n", "2", "--case", "snake", "-q")
+    assert "cart_item_total" in json.loads(stdout.splitlines()[0])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--items", "5-2"], "MIN <= MAX"),
+        (["--items", "a-b"], "is not MIN-MAX"),
+        (["--locale", "xx_YY"], "not a faker locale"),
+        (["--anonymous-ratio", "2"], "anonymous-ratio"),
+        (["--state", "paused"], "paused"),
+        (["--format", "csv"], "csv"),
+    ],
+)
+def test_bad_options_are_usage_errors(runner: CliRunner, args: list[str], message: str) -> None:
+    result = runner.invoke(main, ["fixtures", *args])
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_an_invalid_record_stops_the_run_and_leaves_no_file(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    out = tmp_path / "sessions.ndjson"
+    spec = strict_spec(tmp_path)
+    result = runner.invoke(
+        main, ["fixtures", "--items", "1-3", "--spec", str(spec), "--out", str(out)]
+    )
+    assert result.exit_code == 1
+    assert "Error: generated: record 1 (integrationId '" in result.stderr
+    assert "/cartItems/0/sku" in result.stderr
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == [spec]
