@@ -105,3 +105,13 @@ def test_an_empty_folder_is_refused(tmp_path: Path) -> None:
 def test_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown format"):
         write_records([], io.BytesIO(), "csv")
+
+
+def test_the_yaml_emitter_in_use_writes_what_the_pure_python_one_writes() -> None:
+    documents = list(generate_sessions(40, 9, locale="ja_JP", items=(0, 12)))
+    options = {"allow_unicode": True, "sort_keys": False, "default_flow_style": False}
+    expected = "".join(
+        yaml.dump([d], Dumper=yaml.SafeDumper, width=100, **options)  # type: ignore[call-overload]
+        for d in documents
+    )
+    assert written(documents, "yaml").decode("utf-8") == expected
