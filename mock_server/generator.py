@@ -141,8 +141,8 @@ class SessionGenerator:
         """The `CustomerSessionV2` documents of `count` sessions, in creation order.
 
         The first six cover every state, named and anonymous, whatever the options say
-        about the mix (unless a single state is asked for). About three sessions share each
-        profile; `firstSession` is true on the first of them.
+        about the mix (unless a single state is asked for). Named sessions draw from
+        count / 3 profiles, so customers return; `firstSession` is true on a profile's first.
         """
         rng = random.Random(f"sessions:{self.seed}")
         profile_count = count // 3 + 1

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from talon_one.models.additional_cost import AdditionalCost as SdkAdditionalCost
 from talon_one.models.cart_item import CartItem as SdkCartItem
 from talon_one.models.customer_session_v2 import CustomerSessionV2 as SdkSession
@@ -69,6 +71,33 @@ def test_an_invalid_record_stops_generation_naming_record_and_field(tmp_path: Pa
     error = raised.value
     assert (error.source, error.index, error.pointer) == ("generated", 1, "/cartItems/0/sku")
     assert "is longer than 3 characters" in error.reason
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    seed=st.integers(0, 2**64),
+    state=st.sampled_from(["open", "closed", "cancelled", "mixed"]),
+    ratio=st.floats(0, 1),
+    items=st.tuples(st.integers(0, 5), st.integers(0, 30)),
+    locale=st.sampled_from(["en_US", "de_DE", "ja_JP", "ar_AA", "pt_BR"]),
+    case=st.sampled_from(["camel", "snake"]),
+)
+def test_any_knobs_give_valid_sessions(
+    seed: int, state: str, ratio: float, items: tuple[int, int], locale: str, case: Any
+) -> None:
+    low, extra = items
+    documents = list(
+        generate_sessions(
+            30,
+            seed,
+            state=state,
+            anonymous_ratio=ratio,
+            items=(low, low + extra),
+            locale=locale,
+            case=case,
+        )
+    )  # each one checked on the way out: an invalid one raises
+    assert len(documents) == 30
 
 
 def test_unknown_case_is_refused() -> None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -113,3 +116,18 @@ def test_an_invalid_record_stops_the_run_and_leaves_no_file(
     assert "/cartItems/0/sku" in result.stderr
     assert not out.exists()
     assert list(tmp_path.iterdir()) == [spec]
+
+
+def test_the_bytes_do_not_depend_on_the_process_clock_zone_or_language(
+    runner: CliRunner,
+) -> None:
+    args = ["fixtures", "-n", "60", "--seed", "3", "--locale", "ja_JP", "--format", "yaml", "-q"]
+    expected, _ = run(runner, *args[1:])
+    command = str(Path(sys.executable).parent / "customer-session-mock")
+    for variant in (
+        {"PYTHONHASHSEED": "1", "TZ": "Asia/Tokyo"},
+        {"PYTHONHASHSEED": "2", "LANG": "C"},
+    ):
+        env = {**os.environ, **variant}
+        result = subprocess.run([command, *args], capture_output=True, env=env, check=True)
+        assert result.stdout == expected
