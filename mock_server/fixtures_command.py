@@ -123,6 +123,8 @@ def fixtures(
             written = write_records(_with_progress(documents, count, show_progress), stream, fmt)
     except MockServerError as exc:
         raise click.ClickException(str(exc)) from exc
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {out}: {exc.strerror or exc}") from exc
     elapsed = time.perf_counter() - started
     if not quiet:
         where = "stdout" if to_stdout else str(out)

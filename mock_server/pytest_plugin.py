@@ -12,12 +12,12 @@ every run and machine, and two calls within a test see different ones.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from mock_server.fixtures import generate_sessions
-from mock_server.wire import JsonObject
+if TYPE_CHECKING:
+    from mock_server.wire import JsonObject
 
 
 class SessionFactory:
@@ -31,6 +31,9 @@ class SessionFactory:
         self, count: int = 1, *, seed: int | None = None, **knobs: Any
     ) -> list[JsonObject]:
         """`count` documents; knobs as for `mock_server.fixtures.generate_sessions`."""
+        # Imported here: every pytest run loads this plugin, most never call the factory.
+        from mock_server.fixtures import generate_sessions
+
         if seed is None:
             seed = self.base_seed + self._calls
             self._calls += 1

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -53,26 +54,33 @@ def test_quiet_says_nothing(runner: CliRunner) -> None:
     assert len(stdout.splitlines()) == 3
 
 
+def ndjson(data: bytes) -> list[dict[str, object]]:
+    return [json.loads(line) for line in data.splitlines()]
+
+
 @pytest.mark.parametrize(
-    ("args", "parse"),
+    ("out", "fmt", "parse"),
     [
-        (["--out", "x.yaml"], lambda b: yaml.safe_load(b)),
-        (["--out", "x.jsonl"], lambda b: [json.loads(line) for line in b.splitlines()]),
-        (["--format", "json"], json.loads),
-        ([], lambda b: [json.loads(line) for line in b.splitlines()]),
+        ("x.yaml", None, yaml.safe_load),
+        ("x.jsonl", None, ndjson),
+        ("x.txt", None, ndjson),
+        ("x.txt", "json", json.loads),
+        ("-", "json", json.loads),
+        ("-", None, ndjson),
     ],
-    ids=["yaml-suffix", "jsonl-suffix", "json-stdout", "ndjson-default"],
+    ids=["yaml-suffix", "jsonl-suffix", "unknown-suffix", "format-wins", "json-stdout", "default"],
 )
-def test_the_format_follows_the_option_or_the_suffix(
-    runner: CliRunner, tmp_path: Path, args: list[str], parse: object
+def test_the_format_follows_the_option_then_the_suffix(
+    runner: CliRunner,
+    tmp_path: Path,
+    out: str,
+    fmt: str | None,
+    parse: Callable[[bytes], list[dict[str, object]]],
 ) -> None:
-    args = [str(tmp_path / a) if a.startswith("x.") else a for a in args]
-    stdout, _ = run(runner, "-n", "4", "-q", *args)
-    data = Path(args[1]).read_bytes() if args[:1] == ["--out"] else stdout
-    documents = parse(data)  # type: ignore[operator]
-    assert [d["integrationId"] for d in documents] == [
-        json.loads(line)["integrationId"] for line in run(runner, "-n", "4", "-q")[0].splitlines()
-    ]
+    target = out if out == "-" else str(tmp_path / out)
+    stdout, _ = run(runner, "-n", "4", "-q", "--out", target, *(["--format", fmt] if fmt else []))
+    documents = parse(stdout if out == "-" else Path(target).read_bytes())
+    assert documents == ndjson(run(runner, "-n", "4", "-q")[0])
 
 
 def test_written_files_are_fixtures_the_mock_accepts(runner: CliRunner, tmp_path: Path) -> None:
@@ -101,6 +109,12 @@ def test_bad_options_are_usage_errors(runner: CliRunner, args: list[str], messag
     result = runner.invoke(main, ["fixtures", *args])
     assert result.exit_code == 2
     assert message in result.stderr
+
+
+def test_an_unwritable_place_is_an_error_not_a_traceback(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(main, ["fixtures", "--out", str(tmp_path / "missing" / "s.json")])
+    assert result.exit_code == 1
+    assert "Error: cannot write" in result.stderr
 
 
 def test_an_invalid_record_stops_the_run_and_leaves_no_file(
