@@ -7,6 +7,7 @@ exactly on the first session of each profile within the checked set.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -75,9 +76,12 @@ class SessionChecker:
 
     def problem(self, document: Any) -> Problem | None:
         """The first thing wrong with `document`, or None; a good one joins the checked set."""
-        if not self._schema.is_valid(document):
-            violation = self._schema.violations(document)[0]
-            return Problem(violation.pointer, violation.message)
+        try:
+            if not self._schema.is_valid(document):
+                violation = self._schema.violations(document)[0]
+                return Problem(violation.pointer, violation.message)
+        except (ValueError, TypeError):  # YAML can hold what JSON cannot: sets, int keys
+            return _not_json(document, "")
         problem = self._totals_problem(document) or self._order_problem(document)
         if problem is not None:
             return problem
@@ -179,10 +183,35 @@ class SessionChecker:
         return cached
 
 
+def _not_json(value: Any, pointer: str) -> Problem:
+    """Where in `value` lies the first thing JSON cannot hold."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return Problem(pointer or "/", f"has a key that is not a string: {key!r}")
+            if not _is_json(item):
+                return _not_json(item, f"{pointer}/{key.replace('~', '~0').replace('/', '~1')}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if not _is_json(item):
+                return _not_json(item, f"{pointer}/{index}")
+    return Problem(pointer or "/", f"is not JSON data: {type(value).__name__} {value!r:.60}")
+
+
+def _is_json(value: Any) -> bool:
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_json(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_is_json(item) for item in value)
+    return value is None or isinstance(value, str | int | float)
+
+
 def _cents(number: int | float) -> int | None:
     """The amount in cents, if `number` is a whole number of cents (exactly, as written)."""
     if isinstance(number, int):
         return number * 100
+    if not math.isfinite(number):  # YAML has .inf and .nan; JSON has neither
+        return None
     cents = round(number * 100)
     # Below 2**53 / 100, a double that equals cents / 100 is written as exactly that amount.
     return cents if cents / 100 == number and abs(cents) < _EXACT_CENTS_LIMIT else None

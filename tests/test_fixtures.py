@@ -142,3 +142,26 @@ def test_sdk_case_files_are_not_fixtures_for_the_mock(tmp_path: Path) -> None:
     path.write_text(json.dumps(list(generate_sessions(2, 2, case="snake"))))
     with pytest.raises(InvalidRecord, match="'id' is a required property|integrationId"):
         load_fixture_sessions(path)
+
+
+@pytest.mark.parametrize(
+    ("change", "pointer"),
+    [
+        ("    price: .inf", "/cartItems/0/price"),
+        ("    price: .nan", "/cartItems/0/price"),
+        ("    price: !!set {1: null}", "/cartItems/0/price"),
+        ("    1: one", "/"),
+    ],
+    ids=["infinity", "nan", "set", "int-key"],
+)
+def test_yaml_values_json_cannot_hold_are_named(tmp_path: Path, change: str, pointer: str) -> None:
+    document = next(iter(generate_sessions(1, 1, items=(1, 1))))
+    text = yaml.safe_dump([document], sort_keys=False)
+    lines = text.splitlines()
+    price = next(i for i, line in enumerate(lines) if line.strip().startswith("price:"))
+    lines[price] = change
+    path = tmp_path / "odd.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(InvalidRecord) as raised:
+        load_fixture_sessions(path)
+    assert raised.value.pointer.startswith(pointer)
