@@ -126,7 +126,7 @@ def read_records(path: Path) -> Iterator[tuple[int, Any]]:
     """The records of one fixture file, numbered from 1, as parsed (not yet checked)."""
     fmt = format_of(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM some editors add is not data
     except (OSError, UnicodeDecodeError) as exc:
         raise MockServerError(f"{path}: cannot read: {exc}") from exc
     if fmt == "ndjson":

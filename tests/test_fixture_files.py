@@ -115,3 +115,9 @@ def test_the_yaml_emitter_in_use_writes_what_the_pure_python_one_writes() -> Non
         for d in documents
     )
     assert written(documents, "yaml").decode("utf-8") == expected
+
+
+def test_a_byte_order_mark_is_not_data(tmp_path: Path) -> None:
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps([{"a": "\u00e9"}]).encode())
+    assert list(read_records(path)) == [(1, {"a": "\u00e9"})]
