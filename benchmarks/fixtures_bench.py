@@ -30,18 +30,21 @@ def cpu_seconds(count: int, *, validate: bool, fmt: str = "ndjson") -> float:
     return elapsed
 
 
-def peak_rss_mb(count: int) -> float:
-    """Peak resident memory of `customer-session-mock fixtures` for `count` NDJSON sessions."""
+def run_command(count: int) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds and peak RSS (MB) of the real command for `count` sessions."""
     command = Path(sys.executable).parent / "customer-session-mock"
     with open(os.devnull, "wb") as sink:
+        started = time.perf_counter()
         process = subprocess.Popen(
             [str(command), "fixtures", "--count", str(count), "--quiet"], stdout=sink
         )
         _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"the fixtures command failed with exit code {process.returncode}")
-    return usage.ru_maxrss / 1024  # kilobytes on Linux
+    cpu = usage.ru_utime + usage.ru_stime
+    return wall, cpu, usage.ru_maxrss / 1024  # ru_maxrss is in kilobytes on Linux
 
 
 def main() -> None:
@@ -69,10 +72,13 @@ def main() -> None:
         seconds = cpu_seconds(small, validate=True, fmt=fmt)
         out(f"  {fmt:<13} {small / seconds:>10,.0f} sessions/s (validated, {small:,})\n")
 
-    baseline = peak_rss_mb(1_000)
-    peak = peak_rss_mb(args.memory_count)
-    out(f"Peak RSS of the command: {baseline:.0f} MB for 1,000 sessions, ")
-    out(f"{peak:.0f} MB for {args.memory_count:,}\n")
+    out("The command, NDJSON to /dev/null, start-up included:\n")
+    for count in (1_000, args.count, args.memory_count):
+        wall, cpu, peak = run_command(count)
+        out(
+            f"  {count:>9,} sessions: {wall:6.1f} s wall, {cpu:6.1f} s CPU "
+            f"({count / cpu:,.0f} sessions/s of CPU), peak RSS {peak:.0f} MB\n"
+        )
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out(f"(this benchmark process itself peaked at {own:.0f} MB)\n")
 
