@@ -24,6 +24,7 @@ STATES = ("open", "closed", "cancelled", MIXED)
 # Runs shorter than this finish before a progress bar would tell anything.
 PROGRESS_MIN_COUNT = 10_000
 PROGRESS_STEP = 1_000
+EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process ended by SIGPIPE
 
 
 def _items(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[int, int]:
@@ -123,6 +124,10 @@ def fixtures(
             written = write_records(_with_progress(documents, count, show_progress), stream, fmt)
     except MockServerError as exc:
         raise click.ClickException(str(exc)) from exc
+    except BrokenPipeError:
+        # The reader stopped early (`| head`): end quietly, as SIGPIPE would.
+        _silence_stdout()
+        sys.exit(EXIT_BROKEN_PIPE)
     except OSError as exc:
         raise click.ClickException(f"cannot write {out}: {exc.strerror or exc}") from exc
     elapsed = time.perf_counter() - started
@@ -154,6 +159,15 @@ def _output(out: Path) -> Iterator[BinaryIO]:
         os.replace(partial, out)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def _silence_stdout() -> None:
+    # Python flushes stdout at exit; on a closed pipe that would raise once more.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # not a real file descriptor (e.g. under a test runner)
+        pass
 
 
 def _with_progress(documents: Iterator[JsonObject], count: int, show: bool) -> Iterator[JsonObject]:

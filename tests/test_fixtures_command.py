@@ -145,3 +145,16 @@ def test_the_bytes_do_not_depend_on_the_process_clock_zone_or_language(
         env = {**os.environ, **variant}
         result = subprocess.run([command, *args], capture_output=True, env=env, check=True)
         assert result.stdout == expected
+
+
+def test_a_reader_that_stops_early_ends_the_run_quietly() -> None:
+    command = str(Path(sys.executable).parent / "customer-session-mock")
+    with subprocess.Popen(
+        [command, "fixtures", "-n", "50000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as process:
+        assert process.stdout is not None and process.stderr is not None
+        assert json.loads(process.stdout.readline())["integrationId"]
+        process.stdout.close()  # as `| head -1` does
+        stderr = process.stderr.read()
+        assert process.wait(timeout=60) == 141
+    assert stderr == b""
