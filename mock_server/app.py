@@ -55,6 +55,14 @@ class MockState:
                 )
             preload(self.service.store, self._fixture_sessions)
             self.preloaded_ids.extend(s.integration_id for s in self._fixture_sessions)
+            unreachable = {s.application_id for s in self._fixture_sessions}
+            unreachable -= self.settings.application_ids()
+            if unreachable:
+                logger.warning(
+                    "fixture sessions of application(s) %s are loaded, but no API key acts "
+                    "for them; bind one with --api-key KEY=APPLICATION_ID",
+                    ", ".join(map(str, sorted(unreachable))),
+                )
             return
         for application_id in sorted(self.settings.application_ids()):
             sessions = list(

@@ -150,3 +150,14 @@ def test_the_real_command_serves_fixture_sessions_over_http() -> None:
         finally:
             process.terminate()
             process.wait(timeout=10)
+
+
+def test_fixtures_no_key_can_reach_are_pointed_out(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "app5.json"
+    path.write_text(json.dumps(list(generate_sessions(2, 1, application_id=5))))
+    create_app(Settings(api_keys={KEY: 5}, fixtures_path=path))
+    assert "no API key acts" not in caplog.text
+    create_app(Settings(fixtures_path=path))
+    assert "application(s) 5 are loaded, but no API key acts for them" in caplog.text
