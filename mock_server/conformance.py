@@ -64,40 +64,47 @@ class SessionChecker:
         self._decimals: dict[float, Decimal] = {}
 
     def check(self, document: Any, *, source: str, index: int) -> None:
-        """Raise InvalidRecord naming `source`, the record and the field if `document` is bad."""
-        problem = self.problem(document)
-        if problem is not None:
-            integration_id = (
-                document.get("integrationId") if isinstance(document, Mapping) else None
-            )
-            if not isinstance(integration_id, str):
-                integration_id = None
-            raise InvalidRecord(source, index, integration_id, problem.pointer, problem.reason)
+        """Raise InvalidRecord naming `source`, the record and the field if `document` is bad.
 
-    def problem(self, document: Any) -> Problem | None:
-        """The first thing wrong with `document`, or None; a good one joins the checked set."""
+        Set rules (`firstSession`, unique ids) take documents in creation order.
+        """
+        problem = self.record_problem(document)
+        if problem is None:
+            problem = self.set_problem(
+                document["applicationId"],
+                document["integrationId"],
+                document["profileId"],
+                document["firstSession"],
+            )
+        if problem is not None:
+            raise _invalid(document, problem, source, index)
+
+    def check_record(self, document: Any, *, source: str, index: int) -> None:
+        """Like `check`, without the set rules: for records checked out of creation order."""
+        problem = self.record_problem(document)
+        if problem is not None:
+            raise _invalid(document, problem, source, index)
+
+    def record_problem(self, document: Any) -> Problem | None:
+        """The first thing wrong with `document` on its own (contract, totals, times)."""
         try:
             if not self._schema.is_valid(document):
                 violation = self._schema.violations(document)[0]
                 return Problem(violation.pointer, violation.message)
         except (ValueError, TypeError):  # YAML can hold what JSON cannot: sets, int keys
             return _not_json(document, "")
-        problem = self._totals_problem(document) or self._order_problem(document)
-        if problem is not None:
-            return problem
-        return self._set_problem(document)
+        return self._totals_problem(document) or self._order_problem(document)
 
     def _totals_problem(self, document: Mapping[str, Any]) -> Problem | None:
         items = document["cartItems"]
         costs = (document.get("additionalCosts") or {}).values()
-        totals: tuple[int, int] | tuple[Decimal, Decimal] | None = None
         for position, item in enumerate(items):
             if item.get("position", position) != position:
                 return Problem(
                     f"/cartItems/{position}/position",
                     f"is {item['position']}, but the item is at index {position}",
                 )
-        totals = _cent_totals(items, costs)
+        totals: tuple[int, int] | tuple[Decimal, Decimal] | None = _cent_totals(items, costs)
         if totals is None:  # amounts finer than a cent: the slower exact arithmetic
             totals = self._decimal_totals(items, costs)
         cart_total, cost_total = totals
@@ -138,31 +145,34 @@ class SessionChecker:
             return Problem("/updated", f"{updated} is before created ({created})")
         return None
 
-    def _set_problem(self, document: Mapping[str, Any]) -> Problem | None:
-        application_id = document["applicationId"]
+    def set_problem(
+        self, application_id: int, integration_id: str, profile_id: str, first_session: bool
+    ) -> Problem | None:
+        """What a session breaks of the set's rules; a good one joins the set.
+
+        Sessions must come in creation order: the first of a profile is its first session.
+        """
         if self._ids is not None:
-            key = (application_id, document["integrationId"])
+            key = (application_id, integration_id)
             if key in self._ids:
                 return Problem(
                     "/integrationId",
                     f"{key[1]!r} appears twice in application {application_id}",
                 )
             self._ids.add(key)
-        profile_id = document["profileId"]
-        first = document["firstSession"]
         if profile_id == "":
-            if not first:
+            if not first_session:
                 return Problem("/firstSession", "must be true for an anonymous session")
             return None
         seen = self._profiles.setdefault(application_id, set())
         if profile_id in seen:
-            if first:
+            if first_session:
                 return Problem(
                     "/firstSession",
                     f"is true, but profile {profile_id!r} has an earlier session",
                 )
         else:
-            if not first:
+            if not first_session:
                 return Problem(
                     "/firstSession",
                     f"is false, but this is the first session of profile {profile_id!r}",
@@ -181,6 +191,13 @@ class SessionChecker:
             cached = Decimal(repr(number))
             self._decimals[number] = cached
         return cached
+
+
+def _invalid(document: Any, problem: Problem, source: str, index: int) -> InvalidRecord:
+    integration_id = document.get("integrationId") if isinstance(document, Mapping) else None
+    if not isinstance(integration_id, str):
+        integration_id = None
+    return InvalidRecord(source, index, integration_id, problem.pointer, problem.reason)
 
 
 def _not_json(value: Any, pointer: str) -> Problem:
