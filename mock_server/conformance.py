@@ -137,10 +137,13 @@ class SessionChecker:
             # The wire's own format (UTC, microseconds) sorts as text: no parsing needed.
             before = updated < created
         else:
-            try:
-                before = parse_time(updated) < parse_time(created)
-            except ValueError as exc:
-                return Problem("/updated", f"is not an RFC 3339 date-time: {exc}")
+            moments = []
+            for name in ("created", "updated"):
+                try:
+                    moments.append(parse_time(document[name]))
+                except ValueError as exc:  # a leap second passes the schema, not datetime
+                    return Problem(f"/{name}", f"cannot be read as a moment: {exc}")
+            before = moments[1] < moments[0]
         if before:
             return Problem("/updated", f"{updated} is before created ({created})")
         return None

@@ -165,3 +165,25 @@ def test_yaml_values_json_cannot_hold_are_named(tmp_path: Path, change: str, poi
     with pytest.raises(InvalidRecord) as raised:
         load_fixture_sessions(path)
     assert raised.value.pointer.startswith(pointer)
+
+
+@pytest.mark.parametrize(
+    ("created", "accepted"),
+    [
+        ("2025-06-30T23:59:60Z", False),  # a leap second: RFC 3339, but no datetime holds it
+        ("2025-06-30T23:00:00+02:00", True),
+        ("2025-06-30T21:00:00.5Z", True),
+    ],
+    ids=["leap-second", "offset", "fraction"],
+)
+def test_timestamps_in_other_rfc3339_forms(tmp_path: Path, created: str, accepted: bool) -> None:
+    document = next(iter(generate_sessions(1, 1)))
+    document["created"] = created
+    document["updated"] = "2025-07-01T00:00:00.000000Z"
+    path = tmp_path / "times.json"
+    path.write_text(json.dumps([document]))
+    if accepted:
+        assert load_fixture_sessions(path)[0].integration_id == document["integrationId"]
+        return
+    with pytest.raises(InvalidRecord, match=r"times.json: record 1 .*: /created: cannot be read"):
+        load_fixture_sessions(path)
