@@ -29,5 +29,13 @@ typecheck: $(STAMP)
 
 check: test
 
+# Regenerate the committed fixtures from fixtures/recipes.sh.
+fixtures: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" sh fixtures/recipes.sh
+
+# Benchmarks: slow, never part of `make test`. One command per benchmark script.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/fixtures_bench.py
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -12,7 +12,9 @@ from mock_server import routes
 from mock_server.admin import admin
 from mock_server.conditions import Conditions, TrafficControl
 from mock_server.delivery import Delivery
+from mock_server.domain import CustomerSession
 from mock_server.errors import MockServerError, register_error_handlers
+from mock_server.fixtures import load_fixture_sessions
 from mock_server.generator import GeneratorOptions, SessionGenerator
 from mock_server.journal import RequestJournal
 from mock_server.latency import InvalidLatency, parse_latency
@@ -39,6 +41,7 @@ class MockState:
     journal: RequestJournal = field(default_factory=lambda: RequestJournal(1000))
     traffic: TrafficControl = field(default_factory=lambda: TrafficControl(Conditions()))
     _generators: dict[tuple[int, int], SessionGenerator] = field(default_factory=dict)
+    _fixture_sessions: list[CustomerSession] | None = None
 
     def generator(self, seed: int, application_id: int) -> SessionGenerator:
         """The session generator of a seed, built once (it fills a faker catalogue)."""
@@ -52,8 +55,24 @@ class MockState:
         return self._generators[key]
 
     def preload(self) -> None:
-        """Fill the store with the generated sessions of the configured seed, every app."""
+        """Fill the store with the fixture sessions, or the generated ones of every app."""
         self.preloaded_ids.clear()
+        if self.settings.fixtures_path is not None:
+            if self._fixture_sessions is None:  # read and checked once, reused by resets
+                self._fixture_sessions = load_fixture_sessions(
+                    self.settings.fixtures_path, self.spec
+                )
+            preload(self.service.store, self._fixture_sessions)
+            self.preloaded_ids.extend(s.integration_id for s in self._fixture_sessions)
+            unreachable = {s.application_id for s in self._fixture_sessions}
+            unreachable -= self.settings.application_ids()
+            if unreachable:
+                logger.warning(
+                    "fixture sessions of application(s) %s are loaded, but no API key acts "
+                    "for them; bind one with --api-key KEY=APPLICATION_ID",
+                    ", ".join(map(str, sorted(unreachable))),
+                )
+            return
         for application_id in sorted(self.settings.application_ids()):
             seed = self.settings.seed
             if application_id != self.settings.default_application_id:

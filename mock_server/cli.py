@@ -13,6 +13,7 @@ from werkzeug.serving import make_server
 
 from mock_server.app import create_app, mock_state
 from mock_server.errors import MockServerError
+from mock_server.fixtures_command import fixtures
 from mock_server.latency import InvalidLatency, parse_latency
 from mock_server.logs import LOG_FORMATS, configure_logging
 from mock_server.settings import ENV_PREFIX, Settings, parse_api_keys
@@ -89,6 +90,13 @@ def main() -> None:
     help="Larger request bodies get 413.",
 )
 @click.option(
+    "--fixtures",
+    "fixtures_path",
+    type=click.Path(exists=True, path_type=Path),
+    envvar=f"{ENV_PREFIX}FIXTURES_PATH",
+    help="Start from the sessions of this file or folder (JSON, NDJSON, YAML) instead.",
+)
+@click.option(
     "--spec",
     "spec_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -151,6 +159,7 @@ def serve(
     api_keys: dict[str, int],
     validate_responses: bool,
     max_body_bytes: int,
+    fixtures_path: Path | None,
     spec_path: Path | None,
     latency: str | None,
     error_rate: float,
@@ -177,6 +186,7 @@ def serve(
         cors_origins=cors_origins,
         admin_token=admin_token,
         journal_size=journal_size,
+        fixtures_path=fixtures_path,
     )
     try:
         app = create_app(settings)
@@ -208,12 +218,18 @@ def _print_banner(settings: Settings, port: int, ids: list[str]) -> None:
     click.echo(f"customer-session-mock serving {url}")
     click.echo(f"  contract   {url}/openapi.yaml")
     click.echo(f"  API keys   {keys}  (Authorization: ApiKey-v1 <key>)")
-    click.echo(f"  seed       {settings.seed}, {len(ids)} preloaded sessions per application")
+    if settings.fixtures_path is not None:
+        click.echo(f"  fixtures   {settings.fixtures_path}, {len(ids)} sessions")
+    else:
+        click.echo(f"  seed       {settings.seed}, {len(ids)} preloaded sessions per application")
     click.echo(f"  admin      {url}/__admin/requests  (journal; loopback or X-Admin-Token)")
     key = next(iter(sorted(settings.api_keys)), "dev")
     for integration_id in ids[:BANNER_SESSIONS]:
         path = f"/v2/customer_sessions/{integration_id}"
         click.echo(f"  try        curl -H 'Authorization: ApiKey-v1 {key}' {url}{path}")
+
+
+main.add_command(fixtures)
 
 
 if __name__ == "__main__":

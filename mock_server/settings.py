@@ -70,6 +70,8 @@ class Settings:
     admin_token: str | None = None
     # How many requests the journal keeps.
     journal_size: int = 1000
+    # A fixture file or folder whose sessions the store starts with, instead of generated ones.
+    fixtures_path: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -99,7 +101,7 @@ def _convert(name: str, raw: str) -> Any:
         return tuple(origin.strip() for origin in raw.split(",") if origin.strip())
     if name in {"latency", "admin_token"}:
         return raw or None
-    if name == "spec_path":
+    if name in ("spec_path", "fixtures_path"):
         return Path(raw)
     if name == "host":
         return raw
