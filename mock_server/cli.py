@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import logging
-import signal
 import sys
-import threading
 from pathlib import Path
-from types import FrameType
 
 import click
-from werkzeug.serving import make_server
 
-from mock_server.app import create_app, mock_state
 from mock_server.errors import MockServerError
+from mock_server.serving import serve_threaded, serve_workers
 from mock_server.settings import ENV_PREFIX, Settings, parse_api_keys
+from mock_server.stores import default_store_url, describe_store, is_shared
 
 BANNER_SESSIONS = 5
 
@@ -76,6 +73,30 @@ def main() -> None:
     envvar=f"{ENV_PREFIX}SPEC_PATH",
     help="Serve another copy of openapi.yaml.",
 )
+@click.option(
+    "--store",
+    "store_url",
+    envvar=f"{ENV_PREFIX}STORE_URL",
+    metavar="URL",
+    help="memory://, sqlite:///path/to/file.db or redis://host:port/db  "
+    "[default: sqlite:///data/customer-sessions.db]",
+)
+@click.option(
+    "--ttl",
+    "session_ttl",
+    default=0,
+    type=click.IntRange(0),
+    envvar=f"{ENV_PREFIX}SESSION_TTL",
+    metavar="SECONDS",
+    help="Expire sessions not written for this long (sqlite and redis stores); 0: never.",
+)
+@click.option(
+    "--workers",
+    default=1,
+    type=click.IntRange(1),
+    envvar=f"{ENV_PREFIX}WORKERS",
+    help="Worker processes; more than 1 runs gunicorn and needs a sqlite or redis store.",
+)
 def serve(
     host: str,
     port: int,
@@ -85,8 +106,11 @@ def serve(
     validate_responses: bool,
     max_body_bytes: int,
     spec_path: Path | None,
+    store_url: str | None,
+    session_ttl: int,
+    workers: int,
 ) -> None:
-    """Serve the mock until SIGINT or SIGTERM."""
+    """Serve the mock until SIGINT or SIGTERM (SIGTERM answers in-flight requests first)."""
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -99,29 +123,31 @@ def serve(
         validate_responses=validate_responses,
         max_body_bytes=max_body_bytes,
         spec_path=spec_path,
+        store_url=store_url or default_store_url(),
+        session_ttl=session_ttl,
     )
+    if workers > 1 and not is_shared(settings.store_url):
+        raise click.UsageError(
+            f"--workers {workers} needs a store that processes share: memory:// lives inside "
+            "one process, so each worker would see other sessions. Use --store "
+            "sqlite:///path/to/file.db (one host) or --store redis://host:port/db (many hosts)."
+        )
+
+    def ready(bound_port: int, preloaded_ids: list[str]) -> None:
+        _print_banner(settings, bound_port, preloaded_ids, workers)
+
     try:
-        app = create_app(settings)
+        if workers > 1:
+            serve_workers(settings, workers, ready)
+        else:
+            serve_threaded(settings, ready)
     except MockServerError as exc:
         raise click.ClickException(str(exc)) from exc
-    server = make_server(host, port, app, threaded=True)
-    with app.app_context():
-        ids = mock_state().preloaded_ids
-    _print_banner(settings, server.server_port, ids)
-
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        click.echo(f"Received {signal.Signals(signum).name}, shutting down.", err=True)
-        # shutdown() waits for serve_forever to return: call it from another thread.
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    server.serve_forever()
-    server.server_close()
+    click.echo("customer-session-mock stopped.", err=True)
     sys.exit(0)
 
 
-def _print_banner(settings: Settings, port: int, ids: list[str]) -> None:
+def _print_banner(settings: Settings, port: int, ids: list[str], workers: int) -> None:
     url = f"http://{settings.host}:{port}"
     keys = (
         ", ".join(f"{key} -> application {app}" for key, app in sorted(settings.api_keys.items()))
@@ -131,6 +157,9 @@ def _print_banner(settings: Settings, port: int, ids: list[str]) -> None:
     click.echo(f"  contract   {url}/openapi.yaml")
     click.echo(f"  API keys   {keys}  (Authorization: ApiKey-v1 <key>)")
     click.echo(f"  seed       {settings.seed}, {len(ids)} preloaded sessions per application")
+    click.echo(f"  store      {describe_store(settings.store_url)}")
+    if workers > 1:
+        click.echo(f"  workers    {workers} gunicorn processes")
     key = next(iter(sorted(settings.api_keys)), "dev")
     for integration_id in ids[:BANNER_SESSIONS]:
         path = f"/v2/customer_sessions/{integration_id}"

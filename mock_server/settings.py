@@ -58,6 +58,10 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     max_json_depth: int = 32
     spec_path: Path | None = None
+    # Where sessions live: memory://, sqlite:///path/to/file.db or redis://host:port/db.
+    store_url: str = "memory://"
+    # Seconds after its last write that a session of a shared store expires; 0 keeps it.
+    session_ttl: int = 0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -83,7 +87,7 @@ def _convert(name: str, raw: str) -> Any:
         return _parse_bool(raw)
     if name == "spec_path":
         return Path(raw)
-    if name == "host":
+    if name in {"host", "store_url"}:
         return raw
     try:
         return int(raw)
