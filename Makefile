@@ -29,5 +29,9 @@ typecheck: $(STAMP)
 
 check: test
 
+# Throughput per store backend and a soak of concurrent PUTs; slow, so never part of `test`.
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.stores
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -9,53 +9,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 
 from mock_server.store import SessionStore
 from mock_server.stores import open_store
+from tests.backends.processes import start_redis_server
 
 BACKENDS = ("memory", "sqlite", "redis")
 DURABLE_BACKENDS = ("sqlite", "redis")
-
-
-def free_port() -> int:
-    """A port nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))  # port 0: let the OS pick
-        return int(probe.getsockname()[1])
-
-
-def _start_redis(binary: str, folder: Path) -> tuple[subprocess.Popen[bytes], str]:
-    for _ in range(5):  # another process may take the free port before Redis binds it
-        port = free_port()
-        process = subprocess.Popen(
-            [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-             "--appendonly", "no", "--dir", str(folder), "--daemonize", "no"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        url = f"redis://127.0.0.1:{port}/0"
-        client = redis.Redis.from_url(url)
-        deadline = time.monotonic() + 10
-        while process.poll() is None and time.monotonic() < deadline:
-            try:
-                client.ping()
-                client.close()
-                return process, url
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        client.close()
-        process.kill()
-        process.wait()
-    raise RuntimeError("redis-server did not start")
 
 
 @pytest.fixture(scope="session")
@@ -67,7 +32,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    process, url = _start_redis(binary, tmp_path_factory.mktemp("redis"))
+    process, url = start_redis_server(binary, tmp_path_factory.mktemp("redis"))
     yield url
     process.terminate()
     process.wait(timeout=10)

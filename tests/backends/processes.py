@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from types import TracebackType
+
+import redis
 
 CLI = str(Path(sys.executable).with_name("customer-session-mock"))
 BANNER = re.compile(r"serving http://127\.0\.0\.1:(\d+)")
@@ -97,3 +101,36 @@ class ServeProcess:
         traceback: TracebackType | None,
     ) -> None:
         self.kill()
+
+
+def free_port() -> int:
+    """A port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))  # port 0: let the OS pick
+        return int(probe.getsockname()[1])
+
+
+def start_redis_server(binary: str, folder: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """A throwaway redis-server on a free port, persisting nothing; the process and its URL."""
+    for _ in range(5):  # another process may take the free port before Redis binds it
+        port = free_port()
+        process = subprocess.Popen(
+            [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+             "--appendonly", "no", "--dir", str(folder), "--daemonize", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        url = f"redis://127.0.0.1:{port}/0"
+        client = redis.Redis.from_url(url)
+        deadline = time.monotonic() + 10
+        while process.poll() is None and time.monotonic() < deadline:
+            try:
+                client.ping()
+                client.close()
+                return process, url
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        client.close()
+        process.kill()
+        process.wait()
+    raise RuntimeError("redis-server did not start")
