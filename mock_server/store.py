@@ -46,7 +46,7 @@ class SessionStore(Protocol):
         """Remove a session; True if it existed."""
 
     def list(self, application_id: int | None = None) -> list[CustomerSession]:
-        """Every stored session (of one application), ordered by creation."""
+        """Every stored session (of one application), by creation, application, id."""
 
     def claim_profile(self, application_id: int, profile_id: str, integration_id: str) -> str:
         """Record `integration_id` as the profile's first session unless one is recorded.
@@ -109,7 +109,7 @@ class MemorySessionStore:
                 for (app, _), revision in self._sessions.items()
                 if application_id is None or app == application_id
             ]
-        return sorted(sessions, key=lambda s: (s.created, s.integration_id))
+        return sorted(sessions, key=lambda s: (s.created, s.application_id, s.integration_id))
 
     def claim_profile(self, application_id: int, profile_id: str, integration_id: str) -> str:
         with self._lock:

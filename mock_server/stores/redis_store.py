@@ -162,7 +162,7 @@ class RedisSessionStore:
                 # Expired sessions leave their id in the index; tidy it while we are here.
                 self.client.srem(index, *expired)
             sessions.extend(loads_session(body) for body in bodies if body is not None)
-        return sorted(sessions, key=lambda s: (s.created, s.integration_id))
+        return sorted(sessions, key=lambda s: (s.created, s.application_id, s.integration_id))
 
     def claim_profile(self, application_id: int, profile_id: str, integration_id: str) -> str:
         claimed = self._claim(

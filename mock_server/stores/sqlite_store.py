@@ -194,13 +194,14 @@ class SqliteSessionStore:
         cutoff = self._cutoff(self._clock())
         if application_id is None:
             rows = self._connection().execute(
-                "SELECT body FROM sessions WHERE touched > ? ORDER BY created, integration_id",
+                "SELECT body FROM sessions WHERE touched > ?"
+                " ORDER BY created, application_id, integration_id",
                 (cutoff,),
             )
         else:
             rows = self._connection().execute(
                 "SELECT body FROM sessions WHERE application_id = ? AND touched > ?"
-                " ORDER BY created, integration_id",
+                " ORDER BY created, application_id, integration_id",
                 (application_id, cutoff),
             )
         return [loads_session(body) for (body,) in rows]

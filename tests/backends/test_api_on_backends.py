@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import random
 import threading
 from collections.abc import Iterator
@@ -180,3 +181,28 @@ def test_concurrent_puts_on_one_session_are_serial_or_conflicts(mock: Mock) -> N
     final = get(mock.client, "hot")
     assert final is not None
     check_serial_order(initial, acknowledged, final)
+
+
+def _start_app(url: str) -> list[str]:
+    """What a gunicorn worker does at start: build the app on the shared store."""
+    app = create_app(Settings(api_keys={API_KEY: APPLICATION_ID}, preload=6, seed=5, store_url=url))
+    state = state_of(app)
+    state.service.store.close()
+    return list(state.preloaded_ids)
+
+
+def test_workers_preloading_one_store_at_once_store_each_session_once(
+    durable_store_url: str,
+) -> None:
+    # When three processes start on one empty store at the same moment
+    with multiprocessing.get_context("fork").Pool(3) as pool:
+        preloaded = pool.map(_start_app, [durable_store_url] * 3)
+
+    # Then they agree on the preloaded sessions, each stored once, at its first version
+    assert preloaded[0] == preloaded[1] == preloaded[2]
+    store = open_store(durable_store_url)
+    revisions = [store.get(APPLICATION_ID, i) for i in preloaded[0]]
+    stored = store.list()
+    store.close()
+    assert len(stored) == 6
+    assert all(r is not None and r.version == 1 for r in revisions)

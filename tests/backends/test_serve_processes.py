@@ -121,7 +121,7 @@ def test_hammering_one_session_from_processes_and_threads_is_serial(
 ) -> None:
     # Given a session, 3 client processes with 3 threads each, 10 updates per thread
     initial = put(workers_server.url, "hammered", cartItems=[ITEM], attributes={"writer": "0"})
-    with multiprocessing.get_context("spawn").Pool(3) as pool:
+    with multiprocessing.get_context("fork").Pool(3) as pool:
         outcomes = pool.starmap(
             hammer, [(workers_server.url, "hammered", seed, 3, 10) for seed in range(3)]
         )
@@ -141,6 +141,22 @@ def test_more_than_one_worker_refuses_a_memory_store() -> None:
 
     assert result.exit_code == 2
     assert "--workers 2 needs a store that processes share" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--store", "redis://127.0.0.1:1/0"], "cannot reach Redis at redis://127.0.0.1:1/0"),
+        (["--store", "memory://", "--ttl", "60"], "--ttl needs a shared store"),
+        (["--store", "mysql://db/1"], "unknown store 'mysql://db/1'"),
+    ],
+    ids=["redis-down", "ttl-on-memory", "unknown-scheme"],
+)
+def test_serve_refuses_a_store_it_cannot_use(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(main, ["serve", "--port", "0", *args])
+
+    assert result.exit_code == 1
+    assert message in result.output
 
 
 @pytest.mark.parametrize("workers", [1, 2], ids=["one-process", "two-workers"])

@@ -225,7 +225,7 @@ def test_processes_sharing_a_store_lose_no_update(durable_store_url: str) -> Non
     processes, times = 3, 40
 
     # When each process adds 1 to it 40 times, with two threads each
-    context = multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("fork")
     with context.Pool(processes) as pool:
         pool.starmap(
             _increment_in_process,
