@@ -24,6 +24,7 @@ from mock_server.wire import dumps_session, format_time, loads_session
 Clock = Callable[[], float]
 
 BUSY_TIMEOUT_MS = 30_000
+MAX_IDLE_CONNECTIONS = 8
 # Expired rows are invisible at once; they are deleted for good at most this often.
 PURGE_INTERVAL = 60.0
 SYNCHRONOUS_MODES = ("off", "normal", "full", "extra")
@@ -81,134 +82,146 @@ class SqliteSessionStore:
         self.ttl = ttl
         self._synchronous = synchronous
         self._clock = clock
-        self._local = threading.local()
-        self._connections: list[tuple[int, sqlite3.Connection]] = []
-        self._connections_lock = threading.Lock()
+        self._idle: list[sqlite3.Connection] = []
+        self._pool_lock = threading.Lock()
+        self._pid = os.getpid()
         self._last_purge = clock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # IF NOT EXISTS: every worker process runs this at start, on a new or a kept file.
-        self._connection().executescript(_SCHEMA)
+        with self._borrow() as db:
+            db.executescript(_SCHEMA)
 
-    def _connection(self) -> sqlite3.Connection:
-        # One connection per thread and process: sqlite3 connections are not shared across
-        # threads, and a connection inherited through fork() must never be used.
-        pid = os.getpid()
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None or getattr(self._local, "pid", None) != pid:
-            db = sqlite3.connect(
-                self.path,
-                timeout=BUSY_TIMEOUT_MS / 1000,
-                isolation_level=None,  # autocommit; transactions are explicit
-                check_same_thread=False,
-            )
-            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute(f"PRAGMA synchronous = {self._synchronous}")
-            self._local.db = db
-            self._local.pid = pid
-            with self._connections_lock:
-                self._connections.append((pid, db))
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(
+            self.path,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,  # autocommit; transactions are explicit
+            check_same_thread=False,  # pooled: used by one thread at a time, not always the same
+        )
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute(f"PRAGMA synchronous = {self._synchronous}")
         return db
+
+    @contextmanager
+    def _borrow(self) -> Iterator[sqlite3.Connection]:
+        # A small pool rather than a connection per thread: a thread-per-connection server
+        # would otherwise open a database connection for every client connection it accepts.
+        with self._pool_lock:
+            if self._pid != os.getpid():
+                # Connections inherited through fork() must never be used, nor closed here.
+                self._idle, self._pid = [], os.getpid()
+            db = self._idle.pop() if self._idle else None
+        if db is None:
+            db = self._connect()
+        try:
+            yield db
+        finally:
+            if db.in_transaction:  # an interrupted transaction must not leak into the pool
+                db.close()
+            else:
+                with self._pool_lock:
+                    keep = len(self._idle) < MAX_IDLE_CONNECTIONS
+                    if keep:
+                        self._idle.append(db)
+                if not keep:
+                    db.close()
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         # IMMEDIATE takes the write lock up front, so a read-then-write cannot be overtaken.
-        db = self._connection()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+        with self._borrow() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
 
     def _cutoff(self, now: float) -> float:
         """Rows last written at or before this moment have expired."""
         return now - self.ttl if self.ttl is not None else float("-inf")
 
     def get(self, application_id: int, integration_id: str) -> Revision | None:
-        row = (
-            self._connection()
-            .execute(
+        with self._borrow() as db:
+            row = db.execute(
                 "SELECT body, version FROM sessions"
                 " WHERE application_id = ? AND integration_id = ? AND touched > ?",
                 (application_id, integration_id, self._cutoff(self._clock())),
-            )
-            .fetchone()
-        )
+            ).fetchone()
         return Revision(loads_session(row[0]), row[1]) if row is not None else None
 
     def save(self, session: CustomerSession, expected_version: int | None) -> Revision:
         now = self._clock()
         key = (session.application_id, session.integration_id)
         body = dumps_session(session)
-        db = self._connection()
-        if expected_version is None:
-            # A new session may take the place of an expired one: that is not a conflict.
-            cursor = db.execute(
-                "INSERT INTO sessions"
-                " (application_id, integration_id, version, created, touched, body)"
-                " VALUES (?, ?, 1, ?, ?, ?)"
-                " ON CONFLICT (application_id, integration_id) DO UPDATE SET"
-                " version = 1, created = excluded.created, touched = excluded.touched,"
-                " body = excluded.body WHERE sessions.touched <= ?",
-                (*key, format_time(session.created), now, body, self._cutoff(now)),
-            )
-            version = 1
-        else:
-            cursor = db.execute(
-                "UPDATE sessions SET version = version + 1, created = ?, touched = ?, body = ?"
-                " WHERE application_id = ? AND integration_id = ? AND version = ?"
-                " AND touched > ?",
-                (
-                    format_time(session.created),
-                    now,
-                    body,
-                    *key,
-                    expected_version,
-                    self._cutoff(now),
-                ),
-            )
-            version = expected_version + 1
-        if cursor.rowcount != 1:
-            raise StaleWrite(*key)
+        created = format_time(session.created)  # the sort key of list()
+        with self._borrow() as db:
+            if expected_version is None:
+                # A new session may take the place of an expired one: that is no conflict.
+                cursor = db.execute(
+                    "INSERT INTO sessions"
+                    " (application_id, integration_id, version, created, touched, body)"
+                    " VALUES (?, ?, 1, ?, ?, ?)"
+                    " ON CONFLICT (application_id, integration_id) DO UPDATE SET"
+                    " version = 1, created = excluded.created, touched = excluded.touched,"
+                    " body = excluded.body WHERE sessions.touched <= ?",
+                    (*key, created, now, body, self._cutoff(now)),
+                )
+                version = 1
+            else:
+                cursor = db.execute(
+                    "UPDATE sessions SET version = version + 1, created = ?, touched = ?, body = ?"
+                    " WHERE application_id = ? AND integration_id = ? AND version = ?"
+                    " AND touched > ?",
+                    (created, now, body, *key, expected_version, self._cutoff(now)),
+                )
+                version = expected_version + 1
+            if cursor.rowcount != 1:
+                raise StaleWrite(*key)
+            if self.ttl is not None and session.profile_id:
+                # A profile is remembered as long as one of its sessions is being written.
+                db.execute(
+                    "UPDATE first_sessions SET touched = ?"
+                    " WHERE application_id = ? AND profile_id = ?",
+                    (now, session.application_id, session.profile_id),
+                )
         if self.ttl is not None and now - self._last_purge > PURGE_INTERVAL:
             self._last_purge = now
             self.purge_expired()
-        if self.ttl is not None and session.profile_id:
-            # A profile is remembered as long as one of its sessions is being written.
-            db.execute(
-                "UPDATE first_sessions SET touched = ? WHERE application_id = ? AND profile_id = ?",
-                (now, session.application_id, session.profile_id),
-            )
         return Revision(session, version)
 
     def delete(self, application_id: int, integration_id: str) -> bool:
-        cursor = self._connection().execute(
-            "DELETE FROM sessions WHERE application_id = ? AND integration_id = ? AND touched > ?",
-            (application_id, integration_id, self._cutoff(self._clock())),
-        )
-        return cursor.rowcount == 1
+        with self._borrow() as db:
+            cursor = db.execute(
+                "DELETE FROM sessions"
+                " WHERE application_id = ? AND integration_id = ? AND touched > ?",
+                (application_id, integration_id, self._cutoff(self._clock())),
+            )
+            return cursor.rowcount == 1
 
     def list(self, application_id: int | None = None) -> list[CustomerSession]:
         cutoff = self._cutoff(self._clock())
-        if application_id is None:
-            rows = self._connection().execute(
-                "SELECT body FROM sessions WHERE touched > ?"
-                " ORDER BY created, application_id, integration_id",
-                (cutoff,),
-            )
-        else:
-            rows = self._connection().execute(
-                "SELECT body FROM sessions WHERE application_id = ? AND touched > ?"
-                " ORDER BY created, application_id, integration_id",
-                (application_id, cutoff),
-            )
+        with self._borrow() as db:
+            if application_id is None:
+                rows = db.execute(
+                    "SELECT body FROM sessions WHERE touched > ?"
+                    " ORDER BY created, application_id, integration_id",
+                    (cutoff,),
+                ).fetchall()
+            else:
+                rows = db.execute(
+                    "SELECT body FROM sessions WHERE application_id = ? AND touched > ?"
+                    " ORDER BY created, application_id, integration_id",
+                    (application_id, cutoff),
+                ).fetchall()
         return [loads_session(body) for (body,) in rows]
 
     def claim_profile(self, application_id: int, profile_id: str, integration_id: str) -> str:
         now = self._clock()
         with self._transaction() as db:
+            # Taken over only when the recorded claim has expired.
             db.execute(
                 "INSERT INTO first_sessions (application_id, profile_id, integration_id, touched)"
                 " VALUES (?, ?, ?, ?)"
@@ -226,15 +239,12 @@ class SqliteSessionStore:
         return claimed
 
     def first_session_of(self, application_id: int, profile_id: str) -> str | None:
-        row = (
-            self._connection()
-            .execute(
+        with self._borrow() as db:
+            row = db.execute(
                 "SELECT integration_id FROM first_sessions"
                 " WHERE application_id = ? AND profile_id = ? AND touched > ?",
                 (application_id, profile_id, self._cutoff(self._clock())),
-            )
-            .fetchone()
-        )
+            ).fetchone()
         return row[0] if row is not None else None
 
     def clear(self) -> None:
@@ -247,39 +257,41 @@ class SqliteSessionStore:
         """Delete expired sessions and profile claims for good; return how many sessions."""
         if self.ttl is None:
             return 0
-        cutoff = self._cutoff(self._clock())
+        now = self._clock()
+        cutoff = self._cutoff(now)
         with self._transaction() as db:
             removed = db.execute("DELETE FROM sessions WHERE touched <= ?", (cutoff,)).rowcount
             db.execute("DELETE FROM first_sessions WHERE touched <= ?", (cutoff,))
-            db.execute("DELETE FROM update_marks WHERE expires <= ?", (self._clock(),))
-        return removed
+            db.execute("DELETE FROM update_marks WHERE expires <= ?", (now,))
+        return int(removed)
 
     def try_lock(self, application_id: int, integration_id: str, token: str, ttl: float) -> bool:
         now = self._clock()
-        # One upsert: it takes a free or expired mark, renews our own, and leaves another's.
-        cursor = self._connection().execute(
-            "INSERT INTO update_marks (application_id, integration_id, token, expires)"
-            " VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (application_id, integration_id) DO UPDATE SET"
-            " token = excluded.token, expires = excluded.expires"
-            " WHERE update_marks.token = excluded.token OR update_marks.expires <= ?",
-            (application_id, integration_id, token, now + ttl, now),
-        )
-        return cursor.rowcount == 1
+        with self._borrow() as db:
+            # One upsert: it takes a free or expired mark, renews our own, leaves another's.
+            cursor = db.execute(
+                "INSERT INTO update_marks (application_id, integration_id, token, expires)"
+                " VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (application_id, integration_id) DO UPDATE SET"
+                " token = excluded.token, expires = excluded.expires"
+                " WHERE update_marks.token = excluded.token OR update_marks.expires <= ?",
+                (application_id, integration_id, token, now + ttl, now),
+            )
+            return cursor.rowcount == 1
 
     def unlock(self, application_id: int, integration_id: str, token: str) -> None:
-        self._connection().execute(
-            "DELETE FROM update_marks"
-            " WHERE application_id = ? AND integration_id = ? AND token = ?",
-            (application_id, integration_id, token),
-        )
+        with self._borrow() as db:
+            db.execute(
+                "DELETE FROM update_marks"
+                " WHERE application_id = ? AND integration_id = ? AND token = ?",
+                (application_id, integration_id, token),
+            )
 
     def close(self) -> None:
-        """Close every connection this process opened (inherited ones are only dropped)."""
-        with self._connections_lock:
-            connections, self._connections = self._connections, []
-            self._local = threading.local()
-        pid = os.getpid()
-        for owner, db in connections:
-            if owner == pid:
+        """Close the idle connections of this process; the file and its data stay."""
+        with self._pool_lock:
+            idle, self._idle = self._idle, []
+            inherited = self._pid != os.getpid()
+        if not inherited:
+            for db in idle:
                 db.close()

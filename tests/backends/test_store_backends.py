@@ -17,7 +17,7 @@ from mock_server.domain import CartItem, CustomerSession, new_session
 from mock_server.errors import MockServerError
 from mock_server.store import SessionStore, StaleWrite, preload
 from mock_server.stores import open_store
-from mock_server.stores.sqlite_store import SqliteSessionStore
+from mock_server.stores.sqlite_store import MAX_IDLE_CONNECTIONS, SqliteSessionStore
 
 APP = 7
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -326,3 +326,34 @@ def test_bad_store_urls_are_refused_with_a_reason(url: str, message: str) -> Non
 def test_ttl_on_a_memory_store_is_refused() -> None:
     with pytest.raises(MockServerError, match="--ttl needs a shared store"):
         open_store("memory://", ttl=60)
+
+
+def _open_files(path: Path) -> int:
+    count = 0
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            count += Path(fd).readlink() == path
+        except OSError:
+            continue
+    return count
+
+
+def test_sqlite_keeps_a_bounded_pool_whatever_the_number_of_threads(tmp_path: Path) -> None:
+    # Given a thread-per-connection server's pattern: many short-lived threads
+    store = SqliteSessionStore(tmp_path / "pool.db")
+    store.save(a_session("s-1"), None)
+
+    def read_once() -> None:
+        assert store.get(APP, "s-1") is not None
+
+    for _ in range(5):
+        threads = [threading.Thread(target=read_once) for _ in range(20)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    # Then the open database connections stay within the pool's bound
+    assert 1 <= _open_files(tmp_path / "pool.db") <= MAX_IDLE_CONNECTIONS
+    store.close()
+    assert _open_files(tmp_path / "pool.db") == 0
