@@ -64,6 +64,20 @@ def test_a_restart_between_put_and_get_keeps_the_session(
     assert second["firstSession"] is False
 
 
+def test_ttl_expires_sessions_that_no_put_touched(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'sessions.db'}"
+    with ServeProcess(*KEY_OPTION, "--store", url, "--ttl", "1", log=tmp_path / "s.log") as server:
+        put(server.url, "short-lived", cartItems=[ITEM])
+        fresh = get(server.url, "short-lived")
+        time.sleep(1.5)  # past the TTL: not a measurement
+        expired = get(server.url, "short-lived")
+        again = put(server.url, "short-lived", attributes={"back": True})
+
+    assert fresh.status_code == 200
+    assert expired.status_code == 404
+    assert again["cartItems"] == []  # a new session, not the expired one
+
+
 @pytest.fixture(scope="module", params=["sqlite", "redis"])
 def workers_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
