@@ -1,7 +1,6 @@
 """Running the app: one threaded process (werkzeug) or many worker processes (gunicorn).
 
-Both stop the same way on SIGTERM or SIGINT: no new connections, in-flight requests answered,
-then exit.
+Both stop the same way on SIGTERM: no new connections, in-flight requests answered, then exit.
 """
 
 from __future__ import annotations
@@ -104,7 +103,7 @@ def serve_threaded(settings: Settings, on_ready: OnReady) -> None:
     signal.signal(signal.SIGTERM, stop)
     on_ready(server.server_port, list(_state_of(app).preloaded_ids))
     server.serve_forever()
-    # The listening socket stays open until every in-flight request is answered.
+    # No more accepting; answer what is in flight before the socket and the store close.
     tracker.wait_idle(DRAIN_TIMEOUT)
     server.server_close()
     _state_of(app).service.store.close()
