@@ -16,7 +16,7 @@ import pytest
 from mock_server.domain import CartItem, CustomerSession, new_session
 from mock_server.errors import MockServerError
 from mock_server.store import SessionStore, StaleWrite, preload
-from mock_server.stores import open_store
+from mock_server.stores import describe_store, open_store
 from mock_server.stores.sqlite_store import MAX_IDLE_CONNECTIONS, SqliteSessionStore
 
 APP = 7
@@ -357,3 +357,10 @@ def test_sqlite_keeps_a_bounded_pool_whatever_the_number_of_threads(tmp_path: Pa
     assert 1 <= _open_files(tmp_path / "pool.db") <= MAX_IDLE_CONNECTIONS
     store.close()
     assert _open_files(tmp_path / "pool.db") == 0
+
+
+def test_the_banner_shows_the_sqlite_file_absolute_and_hides_a_redis_password() -> None:
+    assert describe_store("sqlite:///data/x.db") == f"sqlite:///{Path('data/x.db').absolute()}"
+    shown = describe_store("redis://:s3cret@cache.internal:6380/2")
+    assert "s3cret" not in shown
+    assert shown == "redis://:***@cache.internal:6380/2"
