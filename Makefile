@@ -36,6 +36,7 @@ fixtures: $(STAMP)
 # Benchmarks: slow, never part of `make test`. One command per benchmark script.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/fixtures_bench.py
+	$(BIN)/python -m benchmarks.stores
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

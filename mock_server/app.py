@@ -22,7 +22,8 @@ from mock_server.recording import record_exchange
 from mock_server.service import Clock, SessionService, utc_now
 from mock_server.settings import Settings
 from mock_server.spec import Spec, load_spec
-from mock_server.store import MemorySessionStore, SessionStore, preload
+from mock_server.store import SessionStore, preload
+from mock_server.stores import open_store
 from mock_server.validation import ContractValidator
 
 EXTENSION = "mock_server"
@@ -102,13 +103,15 @@ def create_app(
     spec = load_spec(settings.spec_path)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    if store is None:
+        store = open_store(settings.store_url, ttl=settings.session_ttl)
     # Keep keys in the order the wire module writes them, like the real API.
     app.json.sort_keys = False  # type: ignore[attr-defined]
     state = MockState(
         settings=settings,
         spec=spec,
         validator=ContractValidator(spec),
-        service=SessionService(store if store is not None else MemorySessionStore(), clock),
+        service=SessionService(store, clock),
     )
     state.preload()
     state.journal = RequestJournal(settings.journal_size)

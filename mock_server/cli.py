@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
 from pathlib import Path
-from types import FrameType
 
 import click
-from werkzeug.serving import make_server
 
-from mock_server.app import create_app, mock_state
 from mock_server.errors import MockServerError
 from mock_server.fixtures_command import fixtures
 from mock_server.latency import InvalidLatency, parse_latency
 from mock_server.logs import LOG_FORMATS, configure_logging
+from mock_server.serving import serve_threaded, serve_workers
 from mock_server.settings import ENV_PREFIX, Settings, parse_api_keys
+from mock_server.stores import default_store_url, describe_store, is_shared
 
 BANNER_SESSIONS = 5
 
@@ -151,6 +148,30 @@ def main() -> None:
     envvar=f"{ENV_PREFIX}LOG_FORMAT",
     help="One readable line per request, or one JSON object per line.",
 )
+@click.option(
+    "--store",
+    "store_url",
+    envvar=f"{ENV_PREFIX}STORE_URL",
+    metavar="URL",
+    help="memory://, sqlite:///path/to/file.db or redis://host:port/db  "
+    "[default: sqlite:///data/customer-sessions.db]",
+)
+@click.option(
+    "--ttl",
+    "session_ttl",
+    default=0,
+    type=click.IntRange(0),
+    envvar=f"{ENV_PREFIX}SESSION_TTL",
+    metavar="SECONDS",
+    help="Expire sessions not written for this long (sqlite and redis stores); 0: never.",
+)
+@click.option(
+    "--workers",
+    default=1,
+    type=click.IntRange(1),
+    envvar=f"{ENV_PREFIX}WORKERS",
+    help="Worker processes; more than 1 runs gunicorn and needs a sqlite or redis store.",
+)
 def serve(
     host: str,
     port: int,
@@ -168,8 +189,11 @@ def serve(
     admin_token: str | None,
     journal_size: int,
     log_format: str,
+    store_url: str | None,
+    session_ttl: int,
+    workers: int,
 ) -> None:
-    """Serve the mock until SIGINT or SIGTERM."""
+    """Serve the mock until SIGINT or SIGTERM (SIGTERM answers in-flight requests first)."""
     configure_logging(log_format)
     settings = Settings(
         host=host,
@@ -187,29 +211,31 @@ def serve(
         admin_token=admin_token,
         journal_size=journal_size,
         fixtures_path=fixtures_path,
+        store_url=store_url or default_store_url(),
+        session_ttl=session_ttl,
     )
+    if workers > 1 and not is_shared(settings.store_url):
+        raise click.UsageError(
+            f"--workers {workers} needs a store that processes share: memory:// lives inside "
+            "one process, so each worker would see other sessions. Use --store "
+            "sqlite:///path/to/file.db (one host) or --store redis://host:port/db (many hosts)."
+        )
+
+    def ready(bound_port: int, preloaded_ids: list[str]) -> None:
+        _print_banner(settings, bound_port, preloaded_ids, workers)
+
     try:
-        app = create_app(settings)
+        if workers > 1:
+            serve_workers(settings, workers, ready)
+        else:
+            serve_threaded(settings, ready)
     except MockServerError as exc:
         raise click.ClickException(str(exc)) from exc
-    server = make_server(host, port, app, threaded=True)
-    with app.app_context():
-        ids = mock_state().preloaded_ids
-    _print_banner(settings, server.server_port, ids)
-
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        click.echo(f"Received {signal.Signals(signum).name}, shutting down.", err=True)
-        # shutdown() waits for serve_forever to return: call it from another thread.
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    server.serve_forever()
-    server.server_close()
+    click.echo("customer-session-mock stopped.", err=True)
     sys.exit(0)
 
 
-def _print_banner(settings: Settings, port: int, ids: list[str]) -> None:
+def _print_banner(settings: Settings, port: int, ids: list[str], workers: int) -> None:
     url = f"http://{settings.host}:{port}"
     keys = (
         ", ".join(f"{key} -> application {app}" for key, app in sorted(settings.api_keys.items()))
@@ -223,6 +249,9 @@ def _print_banner(settings: Settings, port: int, ids: list[str]) -> None:
     else:
         click.echo(f"  seed       {settings.seed}, {len(ids)} preloaded sessions per application")
     click.echo(f"  admin      {url}/__admin/requests  (journal; loopback or X-Admin-Token)")
+    click.echo(f"  store      {describe_store(settings.store_url)}")
+    if workers > 1:
+        click.echo(f"  workers    {workers} gunicorn processes")
     key = next(iter(sorted(settings.api_keys)), "dev")
     for integration_id in ids[:BANNER_SESSIONS]:
         path = f"/v2/customer_sessions/{integration_id}"

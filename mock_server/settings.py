@@ -72,6 +72,10 @@ class Settings:
     journal_size: int = 1000
     # A fixture file or folder whose sessions the store starts with, instead of generated ones.
     fixtures_path: Path | None = None
+    # Where sessions live: memory://, sqlite:///path/to/file.db or redis://host:port/db.
+    store_url: str = "memory://"
+    # Seconds after its last write that a session of a shared store expires; 0 keeps it.
+    session_ttl: int = 0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -103,7 +107,7 @@ def _convert(name: str, raw: str) -> Any:
         return raw or None
     if name in ("spec_path", "fixtures_path"):
         return Path(raw)
-    if name == "host":
+    if name in {"host", "store_url"}:
         return raw
     try:
         return int(raw)

@@ -46,7 +46,7 @@ class SessionStore(Protocol):
         """Remove a session; True if it existed."""
 
     def list(self, application_id: int | None = None) -> list[CustomerSession]:
-        """Every stored session (of one application), ordered by creation."""
+        """Every stored session (of one application), by creation, application, id."""
 
     def claim_profile(self, application_id: int, profile_id: str, integration_id: str) -> str:
         """Record `integration_id` as the profile's first session unless one is recorded.
@@ -69,6 +69,9 @@ class SessionStore(Protocol):
 
     def unlock(self, application_id: int, integration_id: str, token: str) -> None:
         """Remove the mark `token` set, if it is still that holder's."""
+
+    def close(self) -> None:
+        """Release connections and files; the data of a durable store stays."""
 
 
 class MemorySessionStore:
@@ -106,7 +109,7 @@ class MemorySessionStore:
                 for (app, _), revision in self._sessions.items()
                 if application_id is None or app == application_id
             ]
-        return sorted(sessions, key=lambda s: (s.created, s.integration_id))
+        return sorted(sessions, key=lambda s: (s.created, s.application_id, s.integration_id))
 
     def claim_profile(self, application_id: int, profile_id: str, integration_id: str) -> str:
         with self._lock:
@@ -139,14 +142,26 @@ class MemorySessionStore:
             if holder is not None and holder[0] == token:
                 del self._locks[key]
 
+    def close(self) -> None:
+        """Nothing to release: the sessions live as long as the object."""
+
 
 def preload(store: SessionStore, sessions: Iterable[CustomerSession]) -> int:
-    """Put generated or fixture sessions into a store, in creation order; return the count."""
+    """Add generated or fixture sessions that the store does not hold yet; return how many.
+
+    A durable store keeps what clients made of a session across restarts, so a stored session
+    is never overwritten. Each insert is a compare-and-set on "absent": several processes may
+    preload one shared store at the same time and each session is stored once.
+    """
     count = 0
     for session in sorted(sessions, key=lambda s: (s.created, s.integration_id)):
+        if store.get(session.application_id, session.integration_id) is not None:
+            continue
         if session.profile_id:
             store.claim_profile(session.application_id, session.profile_id, session.integration_id)
-        existing = store.get(session.application_id, session.integration_id)
-        store.save(session, existing.version if existing else None)
+        try:
+            store.save(session, None)
+        except StaleWrite:
+            continue  # another process stored it first
         count += 1
     return count

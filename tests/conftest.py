@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,10 @@ from mock_server.store import SessionStore
 API_KEY = "test-key"
 APPLICATION_ID = 7
 AUTH = {"Authorization": f"ApiKey-v1 {API_KEY}"}
+
+# `serve` keeps its sessions in a SQLite file by default; a server that a test starts without
+# naming a store must not carry state from one test run into the next.
+os.environ.setdefault("CSM_STORE_URL", "memory://")
 
 
 def session_url(integration_id: str) -> str:

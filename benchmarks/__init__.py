@@ -1,0 +1,1 @@
+"""Benchmarks and soak runs, behind `make bench`: never part of `make test`."""

@@ -1,0 +1,115 @@
+"""Store backends chosen by URL: `memory://`, `sqlite:///path/to/file.db`, `redis://host:port/db`."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+from mock_server.errors import MockServerError
+from mock_server.store import MemorySessionStore, SessionStore
+
+MEMORY_URL = "memory://"
+DEFAULT_DATA_DIR = Path("data")
+DEFAULT_SQLITE_FILE = "customer-sessions.db"
+_NAMESPACE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+__all__ = ["MEMORY_URL", "default_store_url", "describe_store", "is_shared", "open_store"]
+
+
+def default_store_url(data_dir: Path = DEFAULT_DATA_DIR) -> str:
+    """The embedded default of `serve`: one SQLite file under the data folder."""
+    return f"sqlite:///{data_dir.absolute() / DEFAULT_SQLITE_FILE}"
+
+
+def is_shared(url: str) -> bool:
+    """True for stores that several processes can share (everything but memory)."""
+    return urlsplit(url).scheme != "memory"
+
+
+def describe_store(url: str) -> str:
+    """The store URL as shown at start-up: the SQLite file absolute, no Redis password."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        return f"sqlite:///{_sqlite_path(url).absolute()}"
+    if parts.password:
+        netloc = f"{parts.username or ''}:***@{parts.hostname}"
+        netloc += f":{parts.port}" if parts.port else ""
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+def open_store(url: str, *, ttl: float | None = None) -> SessionStore:
+    """Open the store a URL names; `ttl` (seconds) expires untouched sessions.
+
+    Raises MockServerError for an unknown scheme, a bad option or an unreachable server.
+    """
+    if ttl is not None and ttl <= 0:
+        ttl = None
+    scheme = urlsplit(url).scheme
+    if scheme == "memory":
+        if ttl is not None:
+            raise MockServerError(
+                "--ttl needs a shared store (sqlite:// or redis://), not memory://"
+            )
+        return MemorySessionStore()
+    if scheme == "sqlite":
+        return _open_sqlite(url, ttl)
+    if scheme in {"redis", "rediss"}:
+        return _open_redis(url, ttl)
+    raise MockServerError(
+        f"unknown store {url!r}: use memory://, sqlite:///path/to/file.db or redis://host:port/db"
+    )
+
+
+def _options(url: str, allowed: set[str]) -> dict[str, str]:
+    options = {name: values[-1] for name, values in parse_qs(urlsplit(url).query).items()}
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        known = ", ".join(sorted(allowed)) or "none"
+        raise MockServerError(f"unknown store option {unknown[0]!r} in {url!r} (known: {known})")
+    return options
+
+
+def _sqlite_path(url: str) -> Path:
+    # sqlite:///data/x.db is relative to the working folder, sqlite:////srv/x.db absolute.
+    path = urlsplit(url).path
+    if not path.startswith("/") or len(path) < 2:
+        raise MockServerError(f"store {url!r} names no file: use sqlite:///path/to/file.db")
+    return Path(path[1:])
+
+
+def _open_sqlite(url: str, ttl: float | None) -> SessionStore:
+    from mock_server.stores.sqlite_store import SYNCHRONOUS_MODES, SqliteSessionStore
+
+    options = _options(url, {"synchronous"})
+    synchronous = options.get("synchronous", "normal").lower()
+    if synchronous not in SYNCHRONOUS_MODES:
+        raise MockServerError(
+            f"synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}, not {synchronous!r}"
+        )
+    path = _sqlite_path(url)
+    try:
+        return SqliteSessionStore(path, ttl=ttl, synchronous=synchronous)
+    except (OSError, sqlite3.Error) as exc:
+        raise MockServerError(f"cannot open SQLite store {path}: {exc}") from exc
+
+
+def _open_redis(url: str, ttl: float | None) -> SessionStore:
+    import redis
+
+    from mock_server.stores.redis_store import DEFAULT_NAMESPACE, RedisSessionStore
+
+    options = _options(url, {"namespace"})
+    namespace = options.get("namespace", DEFAULT_NAMESPACE)
+    if not _NAMESPACE.fullmatch(namespace):
+        raise MockServerError(f"namespace must match {_NAMESPACE.pattern}, not {namespace!r}")
+    parts = urlsplit(url)
+    client_url = urlunsplit(parts._replace(query=""))
+    try:
+        client = redis.Redis.from_url(client_url, socket_connect_timeout=5)
+        client.ping()
+    except (redis.RedisError, ValueError) as exc:
+        raise MockServerError(f"cannot reach Redis at {describe_store(url)}: {exc}") from exc
+    return RedisSessionStore(client, namespace=namespace, ttl=ttl)
