@@ -1,0 +1,1 @@
+"""Contract tests: Schemathesis and the business checks a schema cannot express."""
