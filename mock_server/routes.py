@@ -6,6 +6,8 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, g, jsonify, request
+from flask.blueprints import BlueprintSetupState
+from werkzeug.routing import PathConverter
 
 from mock_server import wire
 from mock_server.auth import application_for
@@ -17,11 +19,25 @@ if TYPE_CHECKING:
     from mock_server.app import MockState
 
 bp = Blueprint("api", __name__)
+
+
+class SessionIdConverter(PathConverter):
+    """Any non-empty id, slashes and control characters included (`path` stops at newlines)."""
+
+    regex = "(?s:[^/].*?)"
+
+
+def _register_converter(state: BlueprintSetupState) -> None:
+    state.app.url_map.converters.setdefault("session_id", SessionIdConverter)
+
+
+# Before the routes below, so the converter exists when their rules are added.
+bp.record_once(_register_converter)
 # The spec itself is public: no API key needed to read the contract.
 docs = Blueprint("docs", __name__)
 logger = logging.getLogger("mock_server")
 
-SESSION_PATH = "/v2/customer_sessions/<path:customerSessionId>"
+SESSION_PATH = "/v2/customer_sessions/<session_id:customerSessionId>"
 CONTRACT_METHODS = frozenset({"GET", "PUT"})
 
 
