@@ -54,7 +54,7 @@ def _fail(problems: list[str]) -> None:
 
 
 @schemathesis.check
-def totals_add_up(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+def totals_add_up(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """Totals are the cart and additional costs, to the cent; integrationId is the path id;
     an anonymous session is always a first session; updated is never behind created."""
     exchange = exchange_of(response)
@@ -65,7 +65,9 @@ def totals_add_up(ctx: CheckContext, response: Response, case: Case) -> bool | N
 
 
 @schemathesis.check
-def error_response_well_formed(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+def error_response_well_formed(
+    ctx: CheckContext, response: Response, case: Case[Any]
+) -> bool | None:
     """Every 4xx answer is a JSON `ErrorResponse`."""
     exchange = exchange_of(response)
     if not 400 <= exchange.status < 500:
@@ -84,7 +86,7 @@ def error_response_well_formed(ctx: CheckContext, response: Response, case: Case
     return None
 
 
-def probe_session(case: Case, exchange: Exchange) -> Response:
+def probe_session(case: Case[Any], exchange: Exchange) -> Response:
     """GET the session of an exchange with the same credentials (read-only)."""
     operation = case.operation.schema.find_operation_by_id(GET_OPERATION)
     probe = operation.Case(path_parameters={"customerSessionId": exchange.session_id})
@@ -93,10 +95,11 @@ def probe_session(case: Case, exchange: Exchange) -> Response:
         for name, value in exchange.request_headers.items()
         if name not in {"content-type", "content-length", "accept-encoding", "connection"}
     }
-    return probe.call(base_url=exchange.base_url, headers=headers)
+    response: Response = probe.call(base_url=exchange.base_url, headers=headers)
+    return response
 
 
-def _is_positive(case: Case) -> bool:
+def _is_positive(case: Case[Any]) -> bool:
     meta = case.meta
     return meta is not None and meta.generation.mode.is_positive
 
@@ -116,7 +119,7 @@ def _pointer_resolves(document: Any, pointer: str) -> bool:
     return True
 
 
-def _explained_by_known_rule(case: Case, exchange: Exchange) -> str | None:
+def _explained_by_known_rule(case: Case[Any], exchange: Exchange) -> str | None:
     """Why a schema-valid PUT was legitimately refused, verified against the stored session."""
     sent = exchange.sent_session or {}
     if Amounts.of_session(sent).out_of_range():
@@ -153,7 +156,9 @@ def _without_positions(value: Any) -> Any:
 
 
 @schemathesis.check
-def business_rejection_justified(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+def business_rejection_justified(
+    ctx: CheckContext, response: Response, case: Case[Any]
+) -> bool | None:
     """A 400 for schema-valid input must name a business rule that really applies."""
     exchange = exchange_of(response)
     if exchange.status != 400 or exchange.method != "PUT" or not _is_positive(case):
@@ -194,7 +199,7 @@ class SessionRules:
     def __init__(self, concurrent: bool = False) -> None:
         self.history = SessionHistory(concurrent=concurrent)
 
-    def after_response(self, ctx: CheckContext, response: Response, case: Case) -> bool | None:
+    def after_response(self, ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
         exchange = exchange_of(response)
         problems = self.history.observe(exchange)
         if exchange.method == "PUT" and exchange.dry and exchange.status == 200:
@@ -202,7 +207,7 @@ class SessionRules:
         _fail(problems)
         return None
 
-    def _dry_run_problems(self, case: Case, exchange: Exchange) -> list[str]:
+    def _dry_run_problems(self, case: Case[Any], exchange: Exchange) -> list[str]:
         known = self.history.known(exchange)
         stored = probe_session(case, exchange)
         answered = exchange.answered_session

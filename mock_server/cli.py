@@ -12,6 +12,7 @@ from types import FrameType
 import click
 from werkzeug.serving import make_server
 
+from contract_tests.cli import contract
 from mock_server.app import create_app, mock_state
 from mock_server.errors import MockServerError
 from mock_server.settings import ENV_PREFIX, Settings, parse_api_keys
@@ -135,3 +136,6 @@ def _print_banner(settings: Settings, port: int, ids: list[str]) -> None:
     for integration_id in ids[:BANNER_SESSIONS]:
         path = f"/v2/customer_sessions/{integration_id}"
         click.echo(f"  try        curl -H 'Authorization: ApiKey-v1 {key}' {url}{path}")
+
+
+main.add_command(contract)
