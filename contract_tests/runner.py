@@ -176,14 +176,20 @@ def schemathesis_arguments(
     return args
 
 
+def schemathesis_config(*, read_only: bool = False, concurrent: bool = False) -> str:
+    """The Schemathesis configuration (TOML) that teaches it this API's rules."""
+    text = SCHEMATHESIS_CONFIG.format(
+        positive=POSITIVE_STATUSES, concurrent="true" if concurrent else "false"
+    )
+    return text + (READ_ONLY_CONFIG if read_only else "")
+
+
 def _run_schemathesis(url: str, options: ContractOptions, tmp: Path, junit: Path) -> int:
     from schemathesis.cli import schemathesis as schemathesis_cli
 
     config = tmp / "schemathesis.toml"
-    text = SCHEMATHESIS_CONFIG.format(
-        positive=POSITIVE_STATUSES, concurrent="true" if options.workers > 1 else "false"
-    )
-    config.write_text(text + (READ_ONLY_CONFIG if options.read_only else ""), encoding="utf-8")
+    text = schemathesis_config(read_only=options.read_only, concurrent=options.workers > 1)
+    config.write_text(text, encoding="utf-8")
     args = schemathesis_arguments(url, options, config, junit)
     if options.read_only:
         _READ_ONLY.set()

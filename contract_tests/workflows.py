@@ -434,6 +434,19 @@ def dry_runs_read_only(run: WorkflowRun) -> None:
         stored, stored.status == 404, "dry_run_persists_nothing",
         f"A dry first PUT must not create the session: GET answered {stored.status}",
     )  # fmt: skip
+    drift = {
+        "cartItems": [
+            {"name": "Bottle", "sku": "SKU-31", "quantity": 1, "price": 0.1},
+            {"name": "Cap", "sku": "SKU-32", "quantity": 1, "price": 0.2},
+        ]
+    }
+    answer = run.put(session_id, drift, dry=True)
+    run.expect_status(answer, 200, "a dry PUT of a valid cart is accepted")
+    total = run.session_of(answer).get("total")
+    run.expect(
+        answer, to_decimal(total) == to_decimal(0.3), "totals_add_up",
+        f"0.1 + 0.2 must total exactly 0.3, got {total!r}",
+    )  # fmt: skip
 
 
 def first_sessions(run: WorkflowRun) -> None:
