@@ -19,6 +19,7 @@ from contract_tests.rules import (
     error_response_problems,
     is_allowed_transition,
     same_value,
+    session_differences,
     session_problems,
 )
 
@@ -222,7 +223,7 @@ class SessionRules:
         if not isinstance(current, dict):
             return []
         if known is not None and known.snapshot is not None and not self.history.concurrent:
-            if not same_value(known.snapshot, current):
+            if session_differences(known.snapshot, current):
                 return ["dry=true changed the stored session (it must persist nothing)"]
             return []
         if answered is not None and answered.get("created") == answered.get("updated"):

@@ -17,7 +17,7 @@ from contract_tests.rules import (
     is_allowed_transition,
     kept_problems,
     parse_time,
-    same_value,
+    session_differences,
 )
 
 
@@ -150,11 +150,11 @@ class SessionHistory:
                         )
                 if known.snapshot is not None and not self.concurrent:
                     same_revision = known.snapshot.get("updated") == answered.get("updated")
-                    if same_revision and not same_value(known.snapshot, answered):
+                    differences = session_differences(known.snapshot, answered)
+                    if same_revision and differences:
                         problems.append(
                             "GET answers a session that differs from what the last update "
-                            "returned for the same revision: "
-                            + "; ".join(_differences(known.snapshot, answered))
+                            f"returned for the same revision, in {differences}"
                         )
                     elif not same_revision:
                         problems.append(
@@ -181,12 +181,3 @@ class SessionHistory:
             updated=parse_time(answered.get("updated")),
             snapshot=dict(answered),
         )
-
-
-def _differences(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    names = sorted(set(before) | set(after))
-    return [
-        f"{name}: {before.get(name, '<missing>')!r} vs {after.get(name, '<missing>')!r}"[:200]
-        for name in names
-        if not same_value(before.get(name), after.get(name))
-    ]

@@ -176,6 +176,30 @@ def same_value(sent: Any, answered: Any) -> bool:
     return bool(sent == answered)
 
 
+# The properties of CustomerSessionV2 in openapi.yaml; a server may add others (later API
+# versions do), which comparisons between two answers ignore.
+SESSION_PROPERTIES: Final = (
+    "id", "integrationId", "created", "applicationId", "profileId", "couponCodes",
+    "referralCode", "state", "cartItems", "additionalCosts", "identifiers", "attributes",
+    "firstSession", "total", "cartItemTotal", "additionalCostTotal", "updated",
+)  # fmt: skip
+
+
+def is_empty(value: Any) -> bool:
+    """An optional value a server may equally send empty or leave out."""
+    return value is None or value == [] or value == {} or value == ""
+
+
+def session_differences(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    """The contract's properties in which two session documents differ."""
+    return [
+        name
+        for name in SESSION_PROPERTIES
+        if not (is_empty(before.get(name)) and is_empty(after.get(name)))
+        and not same_value(before.get(name), after.get(name))
+    ]
+
+
 def _same_cart(sent: Any, answered: Any) -> bool:
     # The server adds `position` to every item; everything sent must come back unchanged.
     if not isinstance(sent, list) or not isinstance(answered, list) or len(sent) != len(answered):
@@ -185,6 +209,8 @@ def _same_cart(sent: Any, answered: Any) -> bool:
             return False
         for key, value in sent_item.items():
             if key == "position":
+                continue
+            if key not in answered_item and is_empty(value):
                 continue
             if key not in answered_item or not same_value(value, answered_item[key]):
                 return False
@@ -212,6 +238,8 @@ def applied_problems(sent: Mapping[str, Any], answered: Mapping[str, Any]) -> li
         value = sent[name]
         if name == "cartItems":
             ok = _same_cart(value, answered.get(name))
+        elif is_empty(value) and name != "profileId":
+            ok = is_empty(answered.get(name))
         else:
             ok = name in answered and same_value(value, answered[name])
         if not ok:
@@ -238,7 +266,7 @@ def kept_problems(
         if name == "cartItems":
             same = before == after or (before is not None and _same_cart(before, after))
         else:
-            same = same_value(before, after)
+            same = same_value(before, after) or (is_empty(before) and is_empty(after))
         if not same:
             problems.append(
                 f"{name} was not sent but changed from {_short(before)} to {_short(after)}"

@@ -19,7 +19,8 @@ from contract_tests.rules import (
     applied_problems,
     error_response_problems,
     kept_problems,
-    same_value,
+    parse_time,
+    session_differences,
     session_problems,
     to_decimal,
 )
@@ -183,12 +184,8 @@ class WorkflowRun:
         answer = self.get(session_id)
         self.expect_status(answer, 200, "the session exists")
         after = self.session_of(answer)
-        if not same_value(dict(before), after):
-            changed = sorted(
-                name
-                for name in set(before) | set(after)
-                if not same_value(before.get(name), after.get(name))
-            )
+        changed = session_differences(before, after)
+        if changed:
             self.report(answer, check, f"{why}, but the stored session changed: {changed}")
 
 
@@ -292,11 +289,10 @@ def create_and_read(run: WorkflowRun) -> None:
     answer = run.get(session_id)
     run.expect_status(answer, 200, "the session was created")
     stored = run.session_of(answer)
+    differences = session_differences(created, stored)
     run.expect(
-        answer, same_value(created, stored), "persisted",
-        "GET must return the session the PUT answered; differs in "
-        + str(sorted(k for k in set(created) | set(stored)
-                     if not same_value(created.get(k), stored.get(k)))),
+        answer, not differences, "persisted",
+        f"GET must return the session the PUT answered; differs in {differences}",
     )  # fmt: skip
     run.expect(
         answer, stored.get("firstSession") is True, "first_session",
@@ -323,8 +319,9 @@ def update_keeps_untouched_fields(run: WorkflowRun) -> None:
             answer, after.get("created") == before.get("created"), "created_kept",
             f"created changed from {before.get('created')} to {after.get('created')}",
         )  # fmt: skip
+        earlier, later = parse_time(before.get("updated")), parse_time(after.get("updated"))
         run.expect(
-            answer, str(after.get("updated", "")) >= str(before.get("updated", "")),
+            answer, earlier is None or later is None or later >= earlier,
             "updated_not_behind",
             f"updated went back from {before.get('updated')} to {after.get('updated')}",
         )  # fmt: skip
@@ -361,9 +358,16 @@ def totals(run: WorkflowRun) -> None:
 
 
 def close_then_cancel(run: WorkflowRun) -> None:
-    """open -> closed -> cancelled."""
+    """open -> closed -> cancelled; the current state again and other fields change nothing."""
     session_id, session = _open_session(run, "close-cancel", profileId=run.new_id("profile"))
     session = _move(run, session_id, "closed", session)
+    session = _move(run, session_id, "closed", session)
+    answer = run.put(session_id, {"attributes": {"note": "gift"}})
+    run.expect_status(answer, 200, "attributes of a closed session may still change")
+    after = run.session_of(answer)
+    for problem in kept_problems({"attributes": {}}, session, after):
+        run.report(answer, "update_builds_on_previous", problem)
+    session = _move(run, session_id, "cancelled", after)
     _move(run, session_id, "cancelled", session)
 
 
@@ -407,6 +411,12 @@ def dry_runs(run: WorkflowRun) -> None:
         f"The dry run must total 0.4, got {evaluated.get('total')!r}",
     )  # fmt: skip
     run.expect_unchanged(session_id, session, "dry_run_persists_nothing", "dry=true")
+    _move(run, session_id, "cancelled", session)
+    answer = run.put(session_id, {"state": "open"}, dry=True)
+    run.expect(
+        answer, answer.status == 400, "dry_run_evaluates",
+        f"A dry run of cancelled -> open must be refused like the update, got {answer.status}",
+    )  # fmt: skip
     fresh_id = run.new_id("dry-new")
     answer = run.put(fresh_id, _cart(), dry=True)
     run.expect_status(answer, 200, "a dry first PUT is valid")
@@ -447,6 +457,25 @@ def dry_runs_read_only(run: WorkflowRun) -> None:
         answer, to_decimal(total) == to_decimal(0.3), "totals_add_up",
         f"0.1 + 0.2 must total exactly 0.3, got {total!r}",
     )  # fmt: skip
+
+
+def separate_sessions(run: WorkflowRun) -> None:
+    """Ids that differ only in case or by a suffix are different sessions."""
+    base = run.new_id("Case")
+    carts = {}
+    for index, session_id in enumerate((base, base.lower(), base + "-2")):
+        item = {"name": f"Item {index}", "sku": f"SKU-{index}", "quantity": index + 1, "price": 1}
+        answer = run.put(session_id, {"cartItems": [item], "profileId": ""})
+        run.expect_status(answer, 200, "a first PUT creates the session")
+        carts[session_id] = run.session_of(answer)
+    for session_id, session in carts.items():
+        answer = run.get(session_id)
+        run.expect_status(answer, 200, "the session was created")
+        differences = session_differences(session, run.session_of(answer))
+        run.expect(
+            answer, not differences, "persisted",
+            f"Session {session_id!r} was overwritten by another id: differs in {differences}",
+        )  # fmt: skip
 
 
 def first_sessions(run: WorkflowRun) -> None:
@@ -585,6 +614,7 @@ WORKFLOWS: tuple[Workflow, ...] = (
     Workflow("illegal transitions", illegal_transitions, read_only=False),
     Workflow("dry runs", dry_runs, read_only=False),
     Workflow("first sessions", first_sessions, read_only=False),
+    Workflow("separate sessions", separate_sessions, read_only=False),
     Workflow("invalid updates persist nothing", invalid_updates_persist_nothing, read_only=False),
 )
 
