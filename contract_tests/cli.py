@@ -44,7 +44,7 @@ def _rate(_ctx: click.Context, _param: click.Parameter, value: str | None) -> st
 )
 @click.option(
     "--max-examples",
-    default=25,
+    default=50,
     type=click.IntRange(1),
     show_default=True,
     help="Generated cases per operation and phase.",

@@ -56,7 +56,7 @@ class ContractOptions:
     base_url: str | None = None
     api_key: str | None = None
     headers: tuple[tuple[str, str], ...] = ()
-    max_examples: int = 25
+    max_examples: int = 50
     seed: int = 0
     workers: int = 1
     rate_limit: str | None = None
