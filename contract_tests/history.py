@@ -91,6 +91,15 @@ class SessionHistory:
         with self._lock:
             known = self._known.get(key)
             requested = sent.get("state")
+            updated = parse_time(answered.get("updated")) if answered is not None else None
+            previous = known.updated if known is not None else None
+            stale = previous is not None and updated is not None and updated < previous
+            if self.concurrent and (answered is None or stale):
+                # Another client may have moved the session meanwhile: nothing to compare with.
+                if answered is None:
+                    self._known.pop(key, None)
+                    return []
+                return applied_problems(sent, answered)
             if known is not None and known.state is not None and isinstance(requested, str):
                 if not is_allowed_transition(known.state, requested):
                     problems.append(
@@ -107,14 +116,12 @@ class SessionHistory:
                     self._known[key] = Known(state, None, None, None)
                 return problems
             problems.extend(applied_problems(sent, answered))
-            updated = parse_time(answered.get("updated"))
             if known is not None:
-                if known.updated is not None and updated is not None and updated < known.updated:
-                    if not self.concurrent:
-                        problems.append(
-                            f"updated went back from {known.updated.isoformat()} to "
-                            f"{answered.get('updated')} after an update"
-                        )
+                if stale and previous is not None:
+                    problems.append(
+                        f"updated went back from {previous.isoformat()} to "
+                        f"{answered.get('updated')} after an update"
+                    )
                     return problems
                 problems.extend(self._created_kept(known, answered))
                 if known.snapshot is not None and not self.concurrent:

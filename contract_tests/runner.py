@@ -12,7 +12,7 @@ import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ Echo = Callable[[str], None]
 
 # Schema-valid input may still break a business rule: such a 400 is legitimate when the
 # `business_rejection_justified` check confirms the rule; a 400 it cannot explain fails there.
-POSITIVE_STATUSES = '["2xx", "400", "401", "404", "409"]'
+POSITIVE_STATUSES = '["2xx", "3xx", "400", "401", "403", "404", "409", "429"]'
 SCHEMATHESIS_CONFIG = """\
 [checks.positive_data_acceptance]
 expected-statuses = {positive}
@@ -98,12 +98,9 @@ def run_contract(options: ContractOptions, echo: Echo) -> int:
         return _run_against(options.base_url.rstrip("/"), options, echo)
     key = options.api_key or f"contract-{secrets.token_hex(8)}"
     with serve_mock(key) as url:
-        echo(f"Started the mock at {url} (API key accepted: one generated for this run)")
-        return _run_against(url, _with_key(options, key), echo)
-
-
-def _with_key(options: ContractOptions, key: str) -> ContractOptions:
-    return ContractOptions(**{**options.__dict__, "api_key": key})
+        origin = "the one given" if options.api_key else "one generated for this run"
+        echo(f"Started the mock at {url}; it accepts one API key: {origin}")
+        return _run_against(url, replace(options, api_key=key), echo)
 
 
 def _headers(options: ContractOptions) -> dict[str, str]:
