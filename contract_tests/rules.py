@@ -200,21 +200,52 @@ def session_differences(before: Mapping[str, Any], after: Mapping[str, Any]) -> 
     ]
 
 
+# Declared properties: a server may drop properties the schema does not declare.
+CART_ITEM_PROPERTIES: Final = (
+    "name", "sku", "quantity", "price", "category", "weight", "height", "width", "length",
+    "attributes", "adjustment",
+)  # fmt: skip
+ADJUSTMENT_PROPERTIES: Final = ("payFromLoyaltyProgram", "pointPayment", "remainingPrice")
+
+
+def _declared(value: Any, names: tuple[str, ...]) -> Any:
+    if not isinstance(value, dict):
+        return value
+    return {name: value[name] for name in names if name in value}
+
+
+def _same_item(sent: Any, answered: Any) -> bool:
+    if not isinstance(sent, dict) or not isinstance(answered, dict):
+        return False
+    for key, value in _declared(sent, CART_ITEM_PROPERTIES).items():
+        got = answered.get(key)
+        if key == "adjustment":
+            value = _declared(value, ADJUSTMENT_PROPERTIES)
+            got = _declared(got, ADJUSTMENT_PROPERTIES)
+        if key not in answered and is_empty(value):
+            continue
+        if key not in answered or not same_value(value, got):
+            return False
+    return True
+
+
 def _same_cart(sent: Any, answered: Any) -> bool:
-    # The server adds `position` to every item; everything sent must come back unchanged.
+    # The server adds `position` to every item; every declared property sent must come back.
     if not isinstance(sent, list) or not isinstance(answered, list) or len(sent) != len(answered):
         return False
-    for sent_item, answered_item in zip(sent, answered, strict=True):
-        if not isinstance(sent_item, dict) or not isinstance(answered_item, dict):
-            return False
-        for key, value in sent_item.items():
-            if key == "position":
-                continue
-            if key not in answered_item and is_empty(value):
-                continue
-            if key not in answered_item or not same_value(value, answered_item[key]):
-                return False
-    return True
+    return all(_same_item(a, b) for a, b in zip(sent, answered, strict=True))
+
+
+def _same_costs(sent: Any, answered: Any) -> bool:
+    if not isinstance(sent, dict) or not isinstance(answered, dict):
+        return is_empty(sent) and is_empty(answered)
+    if sent.keys() != answered.keys():
+        return False
+    return all(
+        isinstance(answered[name], dict)
+        and same_value(_declared(cost, ("price",)), _declared(answered[name], ("price",)))
+        for name, cost in sent.items()
+    )
 
 
 # Fields of NewCustomerSessionV2 a PUT may name, and how an answer must reflect them.
@@ -238,6 +269,8 @@ def applied_problems(sent: Mapping[str, Any], answered: Mapping[str, Any]) -> li
         value = sent[name]
         if name == "cartItems":
             ok = _same_cart(value, answered.get(name))
+        elif name == "additionalCosts":
+            ok = _same_costs(value, answered.get(name))
         elif is_empty(value) and name != "profileId":
             ok = is_empty(answered.get(name))
         else:
