@@ -44,6 +44,7 @@ class Fault(enum.StrEnum):
     ERROR_SHAPE = "error_shape"  # 4xx bodies are not ErrorResponse
     VALID_INPUT_REJECTED = "valid_input_rejected"  # 400 for a negative price
     CART_CHANGE_AFTER_CLOSE = "cart_change_after_close"  # the cart of a closed session changes
+    CREATED_STATUS = "created_status"  # 201 for the PUT that creates a session
 
 
 class FaultyService(SessionService):
@@ -140,6 +141,9 @@ def _rewrite(response: Response, fault: Fault) -> Response:
         session = body.get("customerSession")
         if isinstance(session, dict):
             _rewrite_session(session, fault, path_id)
+            if fault is Fault.CREATED_STATUS and request.method == "PUT":
+                if session.get("created") == session.get("updated"):
+                    response.status_code = 201
     elif 400 <= response.status_code < 500 and fault is Fault.ERROR_SHAPE:
         body = {"error": body.get("message") if isinstance(body, dict) else "error"}
     elif response.status_code == 400 and fault is Fault.SERVER_ERROR_ON_BAD_INPUT:

@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from contract_tests.client import RateLimit
-from contract_tests.runner import ContractOptions, run_contract
 
 
 def _header(
@@ -86,6 +85,9 @@ def contract(
     junit_xml: Path | None,
 ) -> None:
     """Check that a server keeps the customer session contract (exit 0) or report how not."""
+    # Imported here: Schemathesis is heavy, and `serve` should not pay for it.
+    from contract_tests.runner import ContractOptions, run_contract
+
     options = ContractOptions(
         base_url=base_url,
         api_key=api_key,
