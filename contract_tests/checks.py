@@ -178,7 +178,11 @@ def business_rejection_justified(
 ) -> bool | None:
     """A 400 for schema-valid input must name a business rule that really applies."""
     exchange = exchange_of(response)
-    if exchange.status != 400 or exchange.method != "PUT" or not _is_positive(case):
+    if exchange.status != 400 or not _is_positive(case):
+        return None
+    if exchange.method == "GET":
+        raise AssertionError("A GET of a schema-valid session id was refused with 400")
+    if exchange.method != "PUT":
         return None
     if exchange.sent_session is None:
         return None  # not the body the schema describes: nothing to justify
