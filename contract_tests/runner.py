@@ -95,6 +95,8 @@ def serve_mock(api_key: str) -> Iterator[str]:
 def run_contract(options: ContractOptions, echo: Echo) -> int:
     """Test one server; 0 when it keeps the contract, 1 when it does not."""
     if options.base_url is not None:
+        if not options.api_key and "authorization" not in {n.lower() for n, _ in options.headers}:
+            echo("Warning: no --api-key given; every request will be unauthenticated.")
         return _run_against(options.base_url.rstrip("/"), options, echo)
     key = options.api_key or f"contract-{secrets.token_hex(8)}"
     with serve_mock(key) as url:
