@@ -11,10 +11,10 @@ import tempfile
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import schemathesis
 from werkzeug.serving import make_server
@@ -23,6 +23,9 @@ import contract_tests.checks  # noqa: F401 - registers the business checks
 from contract_tests.client import Client, RateLimit, RequestsTransport
 from contract_tests.workflows import WorkflowResult, run_workflows
 from mock_server.spec import default_spec_path
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 Echo = Callable[[str], None]
 
@@ -76,11 +79,8 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
 
 
 @contextmanager
-def serve_mock(api_key: str) -> Iterator[str]:
-    """The mock on a free loopback port, with one API key; yields its base URL."""
-    from mock_server import Settings, create_app
-
-    app = create_app(Settings(api_keys={api_key: 1}))
+def serve_app(app: Flask) -> Iterator[str]:
+    """Serve a WSGI app on a free loopback port in a thread; yield its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)  # port 0: let the OS pick
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -90,6 +90,13 @@ def serve_mock(api_key: str) -> Iterator[str]:
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
+
+
+def serve_mock(api_key: str) -> AbstractContextManager[str]:
+    """The mock with one API key, served on a free port."""
+    from mock_server import Settings, create_app
+
+    return serve_app(create_app(Settings(api_keys={api_key: 1})))
 
 
 def run_contract(options: ContractOptions, echo: Echo) -> int:
