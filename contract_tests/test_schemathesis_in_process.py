@@ -25,7 +25,7 @@ schema = schemathesis.openapi.from_wsgi(
 
 
 @schema.parametrize()
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_operations_conform(case: schemathesis.Case) -> None:
     # Every registered check runs, the business ones included.
     case.call_and_validate()
@@ -40,6 +40,8 @@ def test_links_chain_put_and_get() -> None:
         settings=settings(
             max_examples=25,
             stateful_step_count=6,
+            # A fixed walk: the server's state makes replays of random walks inconsistent.
+            derandomize=True,
             deadline=None,
             suppress_health_check=list(HealthCheck),
         )
