@@ -6,6 +6,7 @@ a fresh API key (so that ignored-auth findings mean something) and stops it afte
 
 from __future__ import annotations
 
+import logging
 import secrets
 import tempfile
 import threading
@@ -96,6 +97,8 @@ def serve_mock(api_key: str) -> AbstractContextManager[str]:
     """The mock with one API key, served on a free port."""
     from mock_server import Settings, create_app
 
+    # Werkzeug would log every request of the run to the terminal.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     return serve_app(create_app(Settings(api_keys={api_key: 1})))
 
 
