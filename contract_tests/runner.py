@@ -230,6 +230,8 @@ def write_junit(path: Path, schemathesis_xml: Path | None, results: list[Workflo
         failures=str(failures),
         errors="0",
     )
+    for name, added in (("tests", len(results)), ("failures", failures)):
+        root.set(name, str(int(root.get(name, "0")) + added))
     for result in results:
         case = ET.SubElement(suite, "testcase", name=result.workflow.name, classname="workflows")
         if not result.passed:
