@@ -17,6 +17,7 @@ from contract_tests.rules import (
     is_allowed_transition,
     kept_problems,
     parse_time,
+    same_moment,
     session_differences,
 )
 
@@ -156,7 +157,9 @@ class SessionHistory:
                             "which no allowed transition does"
                         )
                 if known.snapshot is not None and not self.concurrent:
-                    same_revision = known.snapshot.get("updated") == answered.get("updated")
+                    same_revision = same_moment(
+                        known.snapshot.get("updated"), answered.get("updated")
+                    )
                     differences = session_differences(known.snapshot, answered)
                     if same_revision and differences:
                         problems.append(
@@ -174,7 +177,9 @@ class SessionHistory:
     @staticmethod
     def _created_kept(known: Known, answered: dict[str, Any]) -> list[str]:
         created = answered.get("created")
-        if known.created is not None and created is not None and created != known.created:
+        if known.created is not None and created is not None:
+            if same_moment(created, known.created):
+                return []
             return [f"created changed from {known.created} to {created}"]
         return []
 

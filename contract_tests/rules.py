@@ -8,7 +8,7 @@ Schemathesis checks and the deterministic workflows.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
@@ -190,14 +190,26 @@ def is_empty(value: Any) -> bool:
     return value is None or value == [] or value == {} or value == ""
 
 
+def same_moment(left: Any, right: Any) -> bool:
+    """Equal timestamps; a store may keep them to the millisecond only."""
+    if left == right:
+        return True
+    a, b = parse_time(left), parse_time(right)
+    return a is not None and b is not None and abs(a - b) < timedelta(milliseconds=1)
+
+
 def session_differences(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
     """The contract's properties in which two session documents differ."""
-    return [
-        name
-        for name in SESSION_PROPERTIES
-        if not (is_empty(before.get(name)) and is_empty(after.get(name)))
-        and not same_value(before.get(name), after.get(name))
-    ]
+    differences = []
+    for name in SESSION_PROPERTIES:
+        left, right = before.get(name), after.get(name)
+        if name in ("created", "updated"):
+            same = same_moment(left, right)
+        else:
+            same = same_value(left, right) or (is_empty(left) and is_empty(right))
+        if not same:
+            differences.append(name)
+    return differences
 
 
 # Declared properties: a server may drop properties the schema does not declare.

@@ -20,6 +20,7 @@ from contract_tests.rules import (
     error_response_problems,
     kept_problems,
     parse_time,
+    same_moment,
     session_differences,
     session_problems,
     to_decimal,
@@ -316,7 +317,7 @@ def update_keeps_untouched_fields(run: WorkflowRun) -> None:
         for problem in kept_problems(update, before, after):
             run.report(answer, "update_builds_on_previous", problem)
         run.expect(
-            answer, after.get("created") == before.get("created"), "created_kept",
+            answer, same_moment(after.get("created"), before.get("created")), "created_kept",
             f"created changed from {before.get('created')} to {after.get('created')}",
         )  # fmt: skip
         earlier, later = parse_time(before.get("updated")), parse_time(after.get("updated"))
