@@ -1,1 +1,1 @@
-"""Contract tests: Schemathesis against the mock or any server that claims the contract."""
+"""Contract tests: Schemathesis and the business checks a schema cannot express."""

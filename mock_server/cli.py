@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from contract_tests.cli import contract
 from mock_server.errors import MockServerError
 from mock_server.fixtures_command import fixtures
 from mock_server.latency import InvalidLatency, parse_latency
@@ -259,6 +260,7 @@ def _print_banner(settings: Settings, port: int, ids: list[str], workers: int) -
 
 
 main.add_command(fixtures)
+main.add_command(contract)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ import uuid
 from typing import TYPE_CHECKING, Any, Final
 
 from flask import Blueprint, Response, g, jsonify, request
+from flask.blueprints import BlueprintSetupState
+from werkzeug.routing import PathConverter
 
 from mock_server import wire
 from mock_server.auth import application_for
@@ -23,11 +25,27 @@ if TYPE_CHECKING:
     from mock_server.app import MockState
 
 bp = Blueprint("api", __name__)
+
+
+class SessionIdConverter(PathConverter):
+    """Any non-empty id, slashes and control characters included (`path` stops at newlines)."""
+
+    regex = "(?s:[^/].*?)"
+
+
+def _register_converter(state: BlueprintSetupState) -> None:
+    state.app.url_map.converters.setdefault("session_id", SessionIdConverter)
+
+
+# Before the routes below, so the converter exists when their rules are added.
+bp.record_once(_register_converter)
 # The spec itself is public: no API key needed to read the contract.
 docs = Blueprint("docs", __name__)
 logger = logging.getLogger("mock_server")
 
-SESSION_PATH = "/v2/customer_sessions/<path:customerSessionId>"
+SESSION_PATH = "/v2/customer_sessions/<session_id:customerSessionId>"
+# HEAD is checked as the GET operation without its body.
+CONTRACT_METHODS = frozenset({"GET", "HEAD", "PUT"})
 # An in-flight mark outlives the longest delay, and expires if its holder dies.
 IN_FLIGHT_TTL_SECONDS: Final = MAX_DELAY_MS / 1000 + 60
 
@@ -79,7 +97,8 @@ def authenticate_and_validate() -> None:
     g.body = None
     if request.method == "PUT":
         g.body = parse_json_body(request, max_depth=settings.max_json_depth)
-    state.validator.check_request(request)
+    if request.method in CONTRACT_METHODS:
+        state.validator.check_request(request)
 
 
 @bp.before_request
@@ -159,6 +178,9 @@ def validate_response(response: Response) -> Response:
         or response.status_code >= 500
         or exchange_of(request.environ).fault is not None
     ):
+        return response
+    if request.method not in CONTRACT_METHODS:
+        # Flask answers OPTIONS itself; the contract has no operation to check it by.
         return response
     if g.get("scenario_answer") and response.status_code == 404:
         # Prism answers 404 for a status or example the contract lacks, even where the
