@@ -1,0 +1,1 @@
+"""Contract tests of the mock against openapi.yaml."""
