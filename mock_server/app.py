@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 from flask import Flask, current_app
 
 from mock_server import routes
+from mock_server.compiled_validation import contract_validator
 from mock_server.errors import register_error_handlers
 from mock_server.generator import GeneratorOptions, SessionGenerator
 from mock_server.service import Clock, SessionService, utc_now
 from mock_server.settings import Settings
 from mock_server.spec import Spec, load_spec
 from mock_server.store import MemorySessionStore, SessionStore, preload
-from mock_server.validation import ContractValidator
+from mock_server.validation import RequestResponseValidator
 
 EXTENSION = "mock_server"
 logger = logging.getLogger("mock_server")
@@ -26,7 +27,7 @@ class MockState:
 
     settings: Settings
     spec: Spec
-    validator: ContractValidator
+    validator: RequestResponseValidator
     service: SessionService
     preloaded_ids: list[str] = field(default_factory=list)
     _generators: dict[tuple[int, int], SessionGenerator] = field(default_factory=dict)
@@ -76,7 +77,7 @@ def create_app(
     state = MockState(
         settings=settings,
         spec=spec,
-        validator=ContractValidator(spec),
+        validator=contract_validator(spec, settings.validator),
         service=SessionService(store if store is not None else MemorySessionStore(), clock),
     )
     state.preload()

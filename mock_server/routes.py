@@ -11,7 +11,7 @@ from mock_server import wire
 from mock_server.auth import application_for
 from mock_server.errors import ApiError, ErrorItem
 from mock_server.prefer import flag, integer, parse_prefer
-from mock_server.validation import parse_json_body
+from mock_server.validation import parse_json_body, query_flag
 
 if TYPE_CHECKING:
     from mock_server.app import MockState
@@ -74,7 +74,7 @@ def update_customer_session_v2(customerSessionId: str) -> Response:  # noqa: N80
     state = _state()
     body: dict[str, Any] = g.body
     update = wire.update_from_json(body["customerSession"])
-    dry = request.args.get("dry", "false").lower() == "true"
+    dry = query_flag(request, "dry")
     session = state.service.update(g.application_id, customerSessionId, update, dry=dry)
     parts = tuple(body.get("responseContent", ()))
     profile = None

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from jsonschema.exceptions import ValidationError as SchemaError
 from openapi_core.contrib.flask import FlaskOpenAPIRequest, FlaskOpenAPIResponse
 from openapi_core.deserializing.exceptions import DeserializeError
 from openapi_core.templating.media_types.exceptions import MediaTypeNotFound
+from openapi_core.util import forcebool
 from openapi_core.validation.request.exceptions import (
     MissingRequestBodyError,
     ParameterValidationError,
@@ -67,16 +68,29 @@ def _body_error(title: str, details: str, pointer: str = "") -> ApiError:
     return ApiError.bad_request("Invalid request body", [ErrorItem(title, details, pointer)])
 
 
+def query_flag(request: Request, name: str) -> bool:
+    """A boolean query parameter read as the contract's validator reads it ("1", "yes", ...)."""
+    return forcebool(request.args.get(name, "false"))
+
+
+def _content_type_parameters_parse(content_type: str) -> bool:
+    # openapi-core splits each parameter into exactly `name=value`, and raises otherwise.
+    return all(part.count("=") == 1 for part in content_type.split(";")[1:])
+
+
 def parse_json_body(request: Request, *, max_depth: int) -> Any:
     """The request body as JSON, refusing what a strict JSON API must refuse with a 400."""
     mimetype = request.mimetype
-    if mimetype != JSON_MEDIA_TYPE and not mimetype.endswith("+json"):
+    if (
+        mimetype != JSON_MEDIA_TYPE and not mimetype.endswith("+json")
+    ) or not _content_type_parameters_parse(request.content_type or ""):
         raise ApiError.bad_request(
             "Unsupported content type",
             [
                 ErrorItem(
                     "Unsupported content type",
-                    f"The body must be {JSON_MEDIA_TYPE}, not {mimetype or 'unspecified'!r}.",
+                    f"The body must be {JSON_MEDIA_TYPE} (parameters as name=value), "
+                    f"not {request.content_type or 'unspecified'!r}.",
                     parameter="Content-Type",
                 )
             ],
@@ -149,6 +163,16 @@ def _request_error_items(errors: Iterable[Exception]) -> tuple[list[ErrorItem], 
         else:
             items.append(ErrorItem("Invalid request", str(exc), pointer=""))
     return items, unauthorized
+
+
+class RequestResponseValidator(Protocol):
+    """What the routes need of a validator: judge a request, list what an answer breaks."""
+
+    def check_request(self, request: Request) -> None:
+        """Raise ApiError (400, or 401 for security) listing every problem of the request."""
+
+    def response_violations(self, request: Request, response: Response) -> list[str]:
+        """What is wrong with an answer, by openapi.yaml; empty when it conforms."""
 
 
 class ContractValidator:
