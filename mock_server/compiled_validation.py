@@ -328,12 +328,11 @@ class _Operation:
     responses: dict[str, _Response] = field(default_factory=dict)
 
     def accepts_request(self, request: Request) -> bool:
-        if self.security and not any(
-            all(scheme.present(request) for scheme in alternative) for alternative in self.security
-        ):
+        if self.security and not self._secured(request):
             return False
-        if not all(parameter.accepts(request) for parameter in self.parameters):
-            return False
+        for parameter in self.parameters:
+            if not parameter.accepts(request):
+                return False
         if self.body is None:
             return True
         raw = request.get_data(cache=True)
@@ -341,6 +340,12 @@ class _Operation:
             return not self.body_required
         media = _find_media_type(self.body, request.content_type or "application/octet-stream")
         return media is not None and media.accepts(raw)
+
+    def _secured(self, request: Request) -> bool:
+        for alternative in self.security:
+            if all(scheme.present(request) for scheme in alternative):
+                return True
+        return False
 
     def accepts_response(self, response: Response) -> bool:
         status = str(response.status_code)
@@ -408,15 +413,20 @@ class CompiledContractValidator:
         self.spec = spec
         self.record = ContractValidator(spec)
         self._operations = compile_operations(spec.document)
+        self._by_route: dict[tuple[str, str, str], _Operation] = {}
 
     def _operation(self, request: Request) -> _Operation:
         rule = request.url_rule
         if rule is None:
             raise Undecidable("no matched route")
-        template = request.root_path + _RULE_PARAMETER.sub(r"{\1}", rule.rule)
-        operation = self._operations.get((template, request.method.lower()))
+        key = (request.root_path, rule.rule, request.method)
+        operation = self._by_route.get(key)
         if operation is None:
-            raise Undecidable(f"{request.method} {template}")
+            template = request.root_path + _RULE_PARAMETER.sub(r"{\1}", rule.rule)
+            operation = self._operations.get((template, request.method.lower()))
+            if operation is None:
+                raise Undecidable(f"{request.method} {template}")
+            self._by_route[key] = operation  # routes are few: the regex runs once per route
         return operation
 
     def request_conforms(self, request: Request) -> bool | None:

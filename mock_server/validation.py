@@ -112,7 +112,8 @@ def parse_json_body(request: Request, *, max_depth: int) -> Any:
         ) from exc
     except RecursionError as exc:
         raise _body_error("Too deeply nested", f"JSON nesting exceeds {max_depth}.") from exc
-    if _depth_exceeds(document, max_depth):
+    # Nesting needs an opening bracket per level: a body with few brackets cannot be too deep.
+    if raw.count(b"{") + raw.count(b"[") > max_depth and _depth_exceeds(document, max_depth):
         raise _body_error("Too deeply nested", f"JSON nesting exceeds {max_depth}.")
     return document
 
