@@ -354,3 +354,77 @@ def test_an_unknown_validator_is_refused() -> None:
     """A typo in the setting fails loudly, naming the choices."""
     with pytest.raises(ValueError, match="compiled, openapi-core"):
         contract_validator(load_spec(), "fast")
+
+
+DRY_EDGES = [None, "true", "false", "TRUE", "False", "1", "0", "yes", "No", "on", "OFF"]
+DRY_EDGES += ["y", "t", "n", "f", "", "maybe", "2", " true", "true "]
+AUTH_EDGES = [None, "", AUTH["Authorization"], "Bearer x"]
+CONTENT_TYPE_EDGES = [
+    None,
+    "application/json",
+    "application/json; charset=utf-8",
+    "APPLICATION/JSON",
+    "application/json ; charset=UTF-8",
+    "application/merge-patch+json",
+    "application/*",
+    "text/plain",
+    "application/json; charset",
+]
+ID_EDGES = ["s", "x" * 1000, "x" * 1001, "a/b", "ü✓", " "]
+
+
+def _edge_cases() -> list[dict[str, Any]]:
+    body = json.dumps(cart_body(profileId="p", cartItems=[])).encode()
+    cases = []
+    for dry in DRY_EDGES:
+        for authorization in AUTH_EDGES:
+            for method in ("GET", "PUT"):
+                for content_type in CONTENT_TYPE_EDGES if method == "PUT" else [None]:
+                    headers = {}
+                    if authorization is not None:
+                        headers["Authorization"] = authorization
+                    if content_type is not None:
+                        headers["Content-Type"] = content_type
+                    cases.append(
+                        {
+                            "method": method,
+                            "path": session_url("s"),
+                            "query_string": [] if dry is None else [("dry", dry)],
+                            "headers": headers,
+                            "data": body if method == "PUT" else None,
+                        }
+                    )
+    for integration_id in ID_EDGES:
+        for method in ("GET", "PUT"):
+            cases.append(
+                {
+                    "method": method,
+                    "path": session_url(quote(integration_id, safe="")),
+                    "headers": {**AUTH, "Content-Type": "application/json"},
+                    "data": body if method == "PUT" else None,
+                }
+            )
+    return cases
+
+
+def test_parameter_and_header_edges_agree_with_openapi_core(
+    app: Flask, validators: tuple[CompiledContractValidator, ContractValidator]
+) -> None:
+    """Every edge of dry, Authorization, Content-Type and the id, each with a valid body."""
+    compiled, record = validators
+    verdicts: Counter[bool] = Counter()
+    for case in _edge_cases():
+
+        def both(request: flask.Request, case: dict[str, Any] = case) -> bool | None:
+            fast = compiled.request_conforms(request)
+            try:
+                errors = list(record.spec.openapi.iter_request_errors(FlaskOpenAPIRequest(request)))
+            except ValueError:
+                assert fast is not True, case
+                return None
+            assert fast == (not errors), (case, errors)
+            verdicts[fast] += 1
+            return fast
+
+        _judge(app, case, both)
+    assert verdicts[True] >= 50 and verdicts[False] >= 50, verdicts
