@@ -299,10 +299,14 @@ def machine() -> dict[str, str]:
     }
 
 
-def measure(duration: float, rounds: int, with_prism: bool) -> dict[str, object]:
+def measure(duration: float, rounds: int, with_prism: bool, only: list[str]) -> dict[str, object]:
     """Run every server, interleaving rounds; return raw samples and start-up times."""
     ids = preloaded_ids()
-    chosen = servers(with_prism)
+    chosen = [
+        s
+        for s in servers(with_prism)
+        if s.baseline or not only or any(word in s.name for word in only)
+    ]
     samples: dict[str, dict[str, list[Sample]]] = {s.name: {"GET": [], "PUT": []} for s in chosen}
     startups: dict[str, float] = {}
     probe = f"/v2/customer_sessions/{ids[0]}"
@@ -429,6 +433,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--no-prism", action="store_true", help="skip Prism even with Node.js")
+    parser.add_argument(
+        "--only", action="append", default=[], help="servers whose name has this (repeatable)"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: apt-get install -y wrk")
@@ -438,7 +445,7 @@ def main() -> None:
         info["prism"] = subprocess.run(
             ["npx", "--yes", PRISM, "--version"], capture_output=True, text=True, timeout=600
         ).stdout.strip()
-    raw = measure(args.duration, args.rounds, with_prism)
+    raw = measure(args.duration, args.rounds, with_prism, args.only)
     info["load average after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     rows = summarise(raw)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import jsonschema_rs
 from openapi_core.util import BOOLEAN_FALSE_VALUES, BOOLEAN_TRUE_VALUES
 
-from mock_server.validation import ContractValidator
+from mock_server.validation import UNPARSED, ContractValidator
 
 if TYPE_CHECKING:
     from flask import Request, Response
@@ -179,11 +179,13 @@ class _MediaType:
 
     schema: _SchemaCheck | None
 
-    def accepts(self, raw: bytes) -> bool:
-        try:
-            document = json.loads(raw)
-        except ValueError:  # JSONDecodeError and UnicodeDecodeError alike
-            return False
+    def accepts(self, raw: bytes, document: Any = UNPARSED) -> bool:
+        """`document` is `raw` already parsed, when the caller has it."""
+        if document is UNPARSED:
+            try:
+                document = json.loads(raw)
+            except ValueError:  # JSONDecodeError and UnicodeDecodeError alike
+                return False
         return self.schema is None or self.schema.accepts(document)
 
 
@@ -309,14 +311,14 @@ def _compile_security(
 class _Response:
     content: dict[str, _MediaType] | None
 
-    def accepts(self, response: Response) -> bool:
+    def accepts(self, response: Response, document: Any) -> bool:
         if self.content is None:
             return True
         data = response.get_data()
         if not data:
             return False
         media = _find_media_type(self.content, str(response.mimetype))
-        return media is not None and media.accepts(data)
+        return media is not None and media.accepts(data, document)
 
 
 @dataclass
@@ -327,7 +329,7 @@ class _Operation:
     body_required: bool = False
     responses: dict[str, _Response] = field(default_factory=dict)
 
-    def accepts_request(self, request: Request) -> bool:
+    def accepts_request(self, request: Request, document: Any) -> bool:
         if self.security and not self._secured(request):
             return False
         for parameter in self.parameters:
@@ -339,7 +341,7 @@ class _Operation:
         if not raw:
             return not self.body_required
         media = _find_media_type(self.body, request.content_type or "application/octet-stream")
-        return media is not None and media.accepts(raw)
+        return media is not None and media.accepts(raw, document)
 
     def _secured(self, request: Request) -> bool:
         for alternative in self.security:
@@ -347,14 +349,14 @@ class _Operation:
                 return True
         return False
 
-    def accepts_response(self, response: Response) -> bool:
+    def accepts_response(self, response: Response, document: Any) -> bool:
         status = str(response.status_code)
         answer = (
             self.responses.get(status)
             or self.responses.get(f"{status[0]}XX")
             or self.responses.get("default")
         )
-        return answer is not None and answer.accepts(response)
+        return answer is not None and answer.accepts(response, document)
 
 
 def _compile_operation(
@@ -429,28 +431,38 @@ class CompiledContractValidator:
             self._by_route[key] = operation  # routes are few: the regex runs once per route
         return operation
 
-    def request_conforms(self, request: Request) -> bool | None:
-        """True or False as openapi-core would judge the request; None when undecided."""
+    def request_conforms(self, request: Request, document: Any = UNPARSED) -> bool | None:
+        """True or False as openapi-core would judge the request; None when undecided.
+
+        `document`: the request body as the caller already parsed it, if it did.
+        """
         try:
-            return self._operation(request).accepts_request(request)
+            return self._operation(request).accepts_request(request, document)
         except Undecidable:
             return None
 
-    def response_conforms(self, request: Request, response: Response) -> bool | None:
-        """True or False as openapi-core would judge the response; None when undecided."""
+    def response_conforms(
+        self, request: Request, response: Response, document: Any = UNPARSED
+    ) -> bool | None:
+        """True or False as openapi-core would judge the response; None when undecided.
+
+        `document`: what the response body was serialised from, if the caller has it.
+        """
         try:
-            return self._operation(request).accepts_response(response)
+            return self._operation(request).accepts_response(response, document)
         except Undecidable:
             return None
 
-    def check_request(self, request: Request) -> None:
+    def check_request(self, request: Request, document: Any = UNPARSED) -> None:
         """Raise ApiError (400, or 401 for security) listing every problem of the request."""
-        if self.request_conforms(request) is not True:
+        if self.request_conforms(request, document) is not True:
             self.record.check_request(request)
 
-    def response_violations(self, request: Request, response: Response) -> list[str]:
+    def response_violations(
+        self, request: Request, response: Response, document: Any = UNPARSED
+    ) -> list[str]:
         """What is wrong with an answer, by openapi.yaml; empty when it conforms."""
-        if self.response_conforms(request, response) is True:
+        if self.response_conforms(request, response, document) is True:
             return []
         return self.record.response_violations(request, response)
 

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from mock_server.spec import Spec
 
 JSON_MEDIA_TYPE = "application/json"
+# "No parsed document at hand": validators then parse the body themselves.
+UNPARSED: Any = object()
 
 
 def escape_pointer_token(token: object) -> str:
@@ -169,11 +171,20 @@ def _request_error_items(errors: Iterable[Exception]) -> tuple[list[ErrorItem], 
 class RequestResponseValidator(Protocol):
     """What the routes need of a validator: judge a request, list what an answer breaks."""
 
-    def check_request(self, request: Request) -> None:
-        """Raise ApiError (400, or 401 for security) listing every problem of the request."""
+    def check_request(self, request: Request, document: Any = UNPARSED) -> None:
+        """Raise ApiError (400, or 401 for security) listing every problem of the request.
 
-    def response_violations(self, request: Request, response: Response) -> list[str]:
-        """What is wrong with an answer, by openapi.yaml; empty when it conforms."""
+        `document` is the body as already parsed, which a validator may use instead of
+        parsing it again.
+        """
+
+    def response_violations(
+        self, request: Request, response: Response, document: Any = UNPARSED
+    ) -> list[str]:
+        """What is wrong with an answer, by openapi.yaml; empty when it conforms.
+
+        `document` is what the body was serialised from, if the caller has it.
+        """
 
 
 class ContractValidator:
@@ -182,7 +193,7 @@ class ContractValidator:
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
 
-    def check_request(self, request: Request) -> None:
+    def check_request(self, request: Request, document: Any = UNPARSED) -> None:
         """Raise ApiError (400, or 401 for security) listing every problem of the request."""
         errors = list(self.spec.openapi.iter_request_errors(FlaskOpenAPIRequest(request)))
         if not errors:
@@ -192,7 +203,9 @@ class ContractValidator:
             raise ApiError.unauthorized("Send the header 'Authorization: ApiKey-v1 <key>'.")
         raise ApiError.bad_request("Request does not match the contract", items)
 
-    def response_violations(self, request: Request, response: Response) -> list[str]:
+    def response_violations(
+        self, request: Request, response: Response, document: Any = UNPARSED
+    ) -> list[str]:
         """What is wrong with an answer, by openapi.yaml; empty when it conforms."""
         return [
             _describe_response_error(exc)

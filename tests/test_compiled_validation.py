@@ -262,6 +262,13 @@ def response_cases(draw: st.DrawFn) -> tuple[dict[str, Any], Response]:
     return request, Response(data, status=status, mimetype=mimetype)
 
 
+def _parsed(data: bytes | None) -> Any:
+    try:
+        return json.loads(data) if data else None
+    except ValueError:
+        return None
+
+
 def _judge(
     app: Flask, request_args: dict[str, Any], decide: Callable[[flask.Request], bool | None]
 ) -> bool | None:
@@ -293,6 +300,9 @@ def test_requests_agree_with_openapi_core(
                 verdicts["undecided"] += 1
             else:
                 assert fast == (not errors), (case, errors)
+                parsed = _parsed(case["data"])
+                if parsed is not None:  # the routes hand over the body they parsed
+                    assert compiled.request_conforms(request, parsed) == fast
             return fast
 
         _judge(app, case, both)
@@ -314,6 +324,10 @@ def test_responses_agree_with_openapi_core(
     @given(case=response_cases())
     def check(case: tuple[dict[str, Any], Response]) -> None:
         request_args, response = case
+        try:
+            body_document = json.loads(response.get_data())
+        except ValueError:
+            body_document = None
 
         def both(request: flask.Request) -> bool | None:
             fast = compiled.response_conforms(request, response)
@@ -325,6 +339,8 @@ def test_responses_agree_with_openapi_core(
             verdicts["accepted" if not errors else "rejected"] += 1
             assert fast is not None
             assert fast == (not errors), (response.status, response.get_data(), errors)
+            if body_document is not None:  # the routes hand over the document they serialised
+                assert compiled.response_conforms(request, response, body_document) == fast
             return fast
 
         _judge(app, request_args, both)

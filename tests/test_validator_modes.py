@@ -97,3 +97,12 @@ def test_the_validator_is_chosen_from_the_environment() -> None:
     """CSM_VALIDATOR selects the implementation, like every other setting."""
     assert Settings.from_env({"CSM_VALIDATOR": "openapi-core"}).validator == "openapi-core"
     assert Settings.from_env({}).validator == "compiled"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_integers_beyond_64_bits_survive_the_round_trip(mode: str) -> None:
+    """Attributes are free-form JSON: a huge integer comes back exactly as sent."""
+    huge = 2**70
+    status, body = _put(_client(mode), session_url("s-big"), cart_body(attributes={"n": huge}))
+    assert status == 200
+    assert body["customerSession"]["attributes"] == {"n": huge}
