@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.bench-installed
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
@@ -28,6 +29,16 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 check: test
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	touch $(BENCH_STAMP)
+
+# Minutes of load on loopback, never part of `make test`. Prism joins when npx is available.
+bench: $(BENCH_STAMP)
+	$(BIN)/python benchmarks/http_load.py
+	$(BIN)/python benchmarks/offline.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
