@@ -145,9 +145,31 @@ def wait_until_ready(url: str, timeout: float) -> float:
     raise RuntimeError(f"{url} not ready after {timeout} s")
 
 
+def cpu_seconds(process_group: int) -> float:
+    """User + system CPU time used so far by every live process of a process group."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # the process ended while we looked
+        if int(fields[2]) == process_group:  # fields after "comm)": state ppid pgrp ...
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Running:
+    """A started server: where it listens, how long it took, its process group."""
+
+    url: str
+    startup: float
+    process_group: int
+
+
 @contextmanager
-def running(server: Server, probe_path: str, timeout: float = 60) -> Iterator[tuple[str, float]]:
-    """Start a server on a free port; yield its base URL and start-up time; stop it."""
+def running(server: Server, probe_path: str, timeout: float = 60) -> Iterator[Running]:
+    """Start a server on a free port; yield where it runs; stop it."""
     port = free_port()
     command = [part.format(port=port) for part in server.command]
     log = tempfile.TemporaryFile()
@@ -162,7 +184,7 @@ def running(server: Server, probe_path: str, timeout: float = 60) -> Iterator[tu
     base = f"http://127.0.0.1:{port}"
     try:
         startup = wait_until_ready(base + probe_path, timeout)
-        yield base, startup
+        yield Running(base, startup, process.pid)
     except RuntimeError:
         log.seek(0)
         sys.stderr.write(log.read().decode(errors="replace")[-2000:])
@@ -213,6 +235,9 @@ class Sample:
     p50_ms: float
     p99_ms: float
     errors: int
+    # CPU the server's processes spent per answered request: unlike req/s, barely moved by
+    # other work on the machine.
+    cpu_us_per_request: float = 0.0
 
 
 def _milliseconds(text: str) -> float:
@@ -223,8 +248,9 @@ def _milliseconds(text: str) -> float:
     return float(text)
 
 
-def wrk(url: str, script: Path, duration: float) -> Sample:
-    """One bounded wrk run against `url`."""
+def wrk(server: Running, script: Path, duration: float) -> Sample:
+    """One bounded wrk run against a server."""
+    cpu_before = cpu_seconds(server.process_group)
     output = subprocess.run(
         [
             "wrk",
@@ -239,18 +265,21 @@ def wrk(url: str, script: Path, duration: float) -> Sample:
             "--latency",
             "--script",
             str(script),
-            url,
+            server.url,
         ],
         capture_output=True,
         text=True,
         check=True,
         timeout=duration + 60,
     ).stdout
+    cpu = cpu_seconds(server.process_group) - cpu_before
     rate = p50 = p99 = 0.0
-    errors = 0
+    errors = requests = 0
     for line in output.splitlines():
         words = line.split()
-        if line.startswith("Requests/sec:"):
+        if len(words) > 2 and words[1] == "requests" and words[2] == "in":
+            requests = int(words[0])
+        elif line.startswith("Requests/sec:"):
             rate = float(words[1])
         elif len(words) == 2 and words[0] == "50%":
             p50 = _milliseconds(words[1])
@@ -260,7 +289,7 @@ def wrk(url: str, script: Path, duration: float) -> Sample:
             errors += int(words[-1])
         elif line.strip().startswith("Socket errors:"):
             errors += sum(int(w.strip(",")) for w in words if w.strip(",").isdigit())
-    return Sample(rate, p50, p99, errors)
+    return Sample(rate, p50, p99, errors, cpu / max(requests, 1) * 1e6)
 
 
 def machine() -> dict[str, str]:
@@ -312,24 +341,25 @@ def measure(duration: float, rounds: int, with_prism: bool, only: list[str]) -> 
     probe = f"/v2/customer_sessions/{ids[0]}"
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         scripts = lua_scripts(Path(tmp), ids)
-        urls: dict[str, str] = {}
+        started: dict[str, Running] = {}
         for server in chosen:
-            urls[server.name], startups[server.name] = stack.enter_context(
+            started[server.name] = stack.enter_context(
                 running(server, probe, timeout=180 if "Prism" in server.name else 60)
             )
+            startups[server.name] = started[server.name].startup
             sys.stderr.write(f"started {server.name} in {startups[server.name]:.2f} s\n")
         for server in chosen:  # warm-up: imports, caches, JIT of Node
             for script in scripts.values():
-                wrk(urls[server.name], script, min(2.0, duration))
+                wrk(started[server.name], script, min(2.0, duration))
         for round_number in range(rounds):
             for server in chosen:
                 for method, script in scripts.items():
-                    sample = wrk(urls[server.name], script, duration)
+                    sample = wrk(started[server.name], script, duration)
                     samples[server.name][method].append(sample)
                     sys.stderr.write(
                         f"round {round_number + 1}/{rounds} {server.name:38} {method} "
                         f"{sample.requests_per_second:8.0f} req/s  p99 {sample.p99_ms:6.1f} ms"
-                        f"  errors {sample.errors}\n"
+                        f"  errors {sample.errors}  cpu {sample.cpu_us_per_request:5.0f} us/req\n"
                     )
     return {
         "servers": [
@@ -356,7 +386,7 @@ def summarise(raw: dict[str, object]) -> list[dict[str, object]]:
         for method, runs in by_method.items():
             medians[name][method] = {
                 key: statistics.median(run[key] for run in runs)
-                for key in ("requests_per_second", "p50_ms", "p99_ms")
+                for key in ("requests_per_second", "p50_ms", "p99_ms", "cpu_us_per_request")
             }
             medians[name][method]["errors"] = sum(run["errors"] for run in runs)
     rows = []
@@ -380,19 +410,23 @@ def markdown(
         "",
         f"wrk, {CONNECTIONS} connections, 2 threads, loopback; Python servers on gunicorn with "
         f"{WORKERS} sync workers. Medians of {rounds} interleaved runs; ratio = req/s over the "
-        "bare Flask app's in the same run.",
+        "bare Flask app's in the same run. CPU us/req: user + system CPU time of the server's "
+        "processes per answered request (the load generator excluded), which other work on "
+        "the machine disturbs far less than req/s.",
         "",
-        "| server | GET req/s | GET ratio | GET p99 ms | PUT req/s | PUT ratio | PUT p99 ms "
-        "| non-2xx |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| server | GET req/s | GET ratio | GET p99 ms | GET CPU us/req | PUT req/s | PUT ratio "
+        "| PUT p99 ms | PUT CPU us/req | non-2xx |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         get, put = row["GET"], row["PUT"]
         assert isinstance(get, dict) and isinstance(put, dict)
         lines.append(
             f"| {row['server']} | {get['requests_per_second']:,.0f} | {get['ratio']:.2f} "
-            f"| {get['p99_ms']:.1f} | {put['requests_per_second']:,.0f} | {put['ratio']:.2f} "
-            f"| {put['p99_ms']:.1f} | {int(get['errors']) + int(put['errors'])} |"
+            f"| {get['p99_ms']:.1f} | {get['cpu_us_per_request']:.0f} "
+            f"| {put['requests_per_second']:,.0f} | {put['ratio']:.2f} "
+            f"| {put['p99_ms']:.1f} | {put['cpu_us_per_request']:.0f} "
+            f"| {int(get['errors']) + int(put['errors'])} |"
         )
     startups = raw["startup_seconds"]
     assert isinstance(startups, dict)

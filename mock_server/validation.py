@@ -49,6 +49,10 @@ def _reject_constant(name: str) -> Any:
     raise _NonFiniteNumber(name)
 
 
+# Built once: json.loads with a keyword argument builds a new decoder on every call.
+_STRICT_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def _depth_exceeds(document: Any, limit: int) -> bool:
     # Iterative, so a hostile document cannot exhaust the interpreter's stack here.
     stack: list[tuple[Any, int]] = [(document, 1)]
@@ -72,7 +76,9 @@ def _body_error(title: str, details: str, pointer: str = "") -> ApiError:
 
 def query_flag(request: Request, name: str) -> bool:
     """A boolean query parameter read as the contract's validator reads it ("1", "yes", ...)."""
-    return forcebool(request.args.get(name, "false"))
+    args = request.args
+    # Look before reading: a missing key raises (and builds) a KeyError inside MultiDict.get.
+    return forcebool(args[name]) if name in args else False
 
 
 def _content_type_parameters_parse(content_type: str) -> bool:
@@ -105,7 +111,7 @@ def parse_json_body(request: Request, *, max_depth: int) -> Any:
     except UnicodeDecodeError as exc:
         raise _body_error("Invalid encoding", f"The body is not UTF-8: {exc.reason}.") from exc
     try:
-        document = json.loads(text, parse_constant=_reject_constant)
+        document = _STRICT_DECODER.decode(text)
     except _NonFiniteNumber as exc:
         raise _body_error("Invalid number", f"{exc} is not a JSON number.") from exc
     except json.JSONDecodeError as exc:

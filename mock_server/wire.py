@@ -25,7 +25,10 @@ _MEASURES = ("weight", "height", "width", "length", "position")
 
 def format_time(moment: datetime) -> str:
     """RFC 3339 in UTC with microseconds, so revisions within one millisecond stay ordered."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    # isoformat is several times faster than strftime; same text once "+00:00" becomes "Z".
+    return moment.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def parse_time(text: str) -> datetime:
