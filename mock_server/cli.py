@@ -13,6 +13,7 @@ import click
 from werkzeug.serving import make_server
 
 from mock_server.app import create_app, mock_state
+from mock_server.compiled_validation import VALIDATOR_KINDS
 from mock_server.errors import MockServerError
 from mock_server.settings import ENV_PREFIX, Settings, parse_api_keys
 
@@ -63,6 +64,13 @@ def main() -> None:
     help="Check every answer against openapi.yaml.",
 )
 @click.option(
+    "--validator",
+    type=click.Choice(VALIDATOR_KINDS),
+    default="compiled",
+    envvar=f"{ENV_PREFIX}VALIDATOR",
+    help="compiled: checks built once from openapi.yaml; openapi-core: it alone, per call.",
+)
+@click.option(
     "--max-body-bytes",
     default=1024 * 1024,
     type=click.IntRange(1),
@@ -83,6 +91,7 @@ def serve(
     preload: int,
     api_keys: dict[str, int],
     validate_responses: bool,
+    validator: str,
     max_body_bytes: int,
     spec_path: Path | None,
 ) -> None:
@@ -97,6 +106,7 @@ def serve(
         preload=preload,
         api_keys=api_keys,
         validate_responses=validate_responses,
+        validator=validator,
         max_body_bytes=max_body_bytes,
         spec_path=spec_path,
     )

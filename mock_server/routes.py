@@ -61,12 +61,14 @@ def authenticate_and_validate() -> None:
     """Auth, strict JSON parsing and openapi-core validation, before any view runs."""
     state = _state()
     settings = state.settings
+    current = _current_request()
     g.application_id = application_for(
-        request.headers.get("Authorization"), settings.api_keys, settings.default_application_id
+        current.headers.get("Authorization"), settings.api_keys, settings.default_application_id
     )
-    if request.method == "PUT":
-        g.body = parse_json_body(request, max_depth=settings.max_json_depth)
-    state.validator.check_request(_current_request(), g.get("body", UNPARSED))
+    body = UNPARSED
+    if current.method == "PUT":
+        body = g.body = parse_json_body(current, max_depth=settings.max_json_depth)
+    state.validator.check_request(current, body)
 
 
 @bp.after_request

@@ -106,3 +106,14 @@ def test_integers_beyond_64_bits_survive_the_round_trip(mode: str) -> None:
     status, body = _put(_client(mode), session_url("s-big"), cart_body(attributes={"n": huge}))
     assert status == 200
     assert body["customerSession"]["attributes"] == {"n": huge}
+
+
+def test_serve_refuses_an_unknown_validator() -> None:
+    """The CLI names the choices instead of starting a server with a typo."""
+    from click.testing import CliRunner
+
+    from mock_server.cli import main
+
+    result = CliRunner().invoke(main, ["serve", "--validator", "fast", "--port", "0"])
+    assert result.exit_code == 2
+    assert "compiled" in result.output and "openapi-core" in result.output
