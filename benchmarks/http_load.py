@@ -439,23 +439,29 @@ def markdown(
 
 
 def chart(rows: list[dict[str, object]], path: Path) -> None:
-    """Requests per second per server, GET and PUT side by side."""
+    """Requests per second and CPU per request, per server, GET and PUT side by side."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     names = [str(row["server"]) for row in rows]
-    figure, axis = plt.subplots(figsize=(10, 5))
+    figure, (rates, cpu) = plt.subplots(1, 2, figsize=(14, 5.5))
     width = 0.38
     for offset, method in ((-width / 2, "GET"), (width / 2, "PUT")):
-        values = [row[method]["requests_per_second"] for row in rows]  # type: ignore[index]
-        bars = axis.bar([i + offset for i in range(len(rows))], values, width, label=method)
-        axis.bar_label(bars, fmt="%.0f", fontsize=7)
-    axis.set_xticks(range(len(rows)), names, rotation=20, ha="right", fontsize=8)
-    axis.set_ylabel("requests per second (median)")
-    axis.set_title(f"{CONNECTIONS} connections, loopback, {WORKERS} workers")
-    axis.legend()
+        stats = [row[method] for row in rows]
+        positions = [i + offset for i in range(len(rows))]
+        bars = rates.bar(positions, [s["requests_per_second"] for s in stats], width, label=method)  # type: ignore[index]
+        rates.bar_label(bars, fmt="%.0f", fontsize=7)
+        bars = cpu.bar(positions, [s["cpu_us_per_request"] for s in stats], width, label=method)  # type: ignore[index]
+        cpu.bar_label(bars, fmt="%.0f", fontsize=7)
+    for axis in (rates, cpu):
+        axis.set_xticks(range(len(rows)), names, rotation=25, ha="right", fontsize=8)
+        axis.legend()
+    rates.set_ylabel("requests per second (median, higher is better)")
+    cpu.set_ylabel("server CPU us per request (median, lower is better)")
+    cpu.set_yscale("log")
+    figure.suptitle(f"wrk, {CONNECTIONS} connections, loopback; gunicorn with {WORKERS} workers")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
 

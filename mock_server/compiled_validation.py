@@ -421,13 +421,15 @@ class CompiledContractValidator:
         rule = request.url_rule
         if rule is None:
             raise Undecidable("no matched route")
-        key = (request.root_path, rule.rule, request.method)
+        # HEAD is the GET it stands for (RFC 9110), as openapi-core is shown it.
+        method = "GET" if request.method == "HEAD" else request.method
+        key = (request.root_path, rule.rule, method)
         operation = self._by_route.get(key)
         if operation is None:
             template = request.root_path + _RULE_PARAMETER.sub(r"{\1}", rule.rule)
-            operation = self._operations.get((template, request.method.lower()))
+            operation = self._operations.get((template, method.lower()))
             if operation is None:
-                raise Undecidable(f"{request.method} {template}")
+                raise Undecidable(f"{method} {template}")
             self._by_route[key] = operation  # routes are few: the regex runs once per route
         return operation
 

@@ -98,7 +98,7 @@ def validate_response(response: Response) -> Response:
     return invalid
 
 
-@bp.put(SESSION_PATH)
+@bp.put(SESSION_PATH, provide_automatic_options=False)
 def update_customer_session_v2(customerSessionId: str) -> Response:  # noqa: N803 - spec name
     """Create or update a session (`updateCustomerSessionV2`)."""
     state = _state()
@@ -115,7 +115,7 @@ def update_customer_session_v2(customerSessionId: str) -> Response:  # noqa: N80
     return _json(wire.integration_state_to_json(session, parts, profile))
 
 
-@bp.get(SESSION_PATH)
+@bp.get(SESSION_PATH, provide_automatic_options=False)
 def get_customer_session(customerSessionId: str) -> Response:  # noqa: N803 - spec name
     """Return a session (`getCustomerSession`); `Prefer: dynamic=true` generates one."""
     state = _state()

@@ -174,6 +174,15 @@ def _request_error_items(errors: Iterable[Exception]) -> tuple[list[ErrorItem], 
     return items, unauthorized
 
 
+class _ContractRequest(FlaskOpenAPIRequest):
+    """A Flask request as openapi-core sees it, HEAD read as the GET it is (RFC 9110)."""
+
+    @property
+    def method(self) -> str:
+        method = super().method
+        return "get" if method == "head" else method
+
+
 class RequestResponseValidator(Protocol):
     """What the routes need of a validator: judge a request, list what an answer breaks."""
 
@@ -201,7 +210,7 @@ class ContractValidator:
 
     def check_request(self, request: Request, document: Any = UNPARSED) -> None:
         """Raise ApiError (400, or 401 for security) listing every problem of the request."""
-        errors = list(self.spec.openapi.iter_request_errors(FlaskOpenAPIRequest(request)))
+        errors = list(self.spec.openapi.iter_request_errors(_ContractRequest(request)))
         if not errors:
             return
         items, unauthorized = _request_error_items(errors)
@@ -216,7 +225,7 @@ class ContractValidator:
         return [
             _describe_response_error(exc)
             for exc in self.spec.openapi.iter_response_errors(
-                FlaskOpenAPIRequest(request), FlaskOpenAPIResponse(response)
+                _ContractRequest(request), FlaskOpenAPIResponse(response)
             )
         ]
 

@@ -117,3 +117,19 @@ def test_serve_refuses_an_unknown_validator() -> None:
     result = CliRunner().invoke(main, ["serve", "--validator", "fast", "--port", "0"])
     assert result.exit_code == 2
     assert "compiled" in result.output and "openapi-core" in result.output
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_options_is_a_405_not_an_answer_the_contract_lacks(mode: str) -> None:
+    """The contract has no OPTIONS: Flask's automatic answer would fail validation as a 500."""
+    response = _client(mode).options(session_url("s-1"), headers=AUTH)
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].split(", ")) >= {"GET", "PUT"}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_head_is_answered_as_the_get_it_stands_for(mode: str) -> None:
+    """HEAD is GET without a body: validated as GET, never a 500."""
+    client = _client(mode)
+    assert client.head(session_url("unknown"), headers=AUTH).status_code == 404
+    assert client.head(session_url("unknown")).status_code == 401
