@@ -363,7 +363,13 @@ def measure(duration: float, rounds: int, with_prism: bool, only: list[str]) -> 
                     )
     return {
         "servers": [
-            {"name": s.name, "baseline": s.baseline, "command": " ".join(s.command)} for s in chosen
+            {
+                "name": s.name,
+                "baseline": s.baseline,
+                "command": " ".join(s.command).replace(f"{ROOT}/", ""),
+                "env": s.env,
+            }
+            for s in chosen
         ],
         "samples": {
             name: {m: [vars(x) for x in runs] for m, runs in by_method.items()}

@@ -112,7 +112,9 @@ def _schemathesis_against_live_mock() -> tuple[str, float]:
         ]
         start = time.perf_counter()
         subprocess.run(command, cwd=ROOT, capture_output=True, timeout=900)
-        return " ".join(["schemathesis", *command[1:]]), time.perf_counter() - start
+        shown = ["schemathesis", *command[1:]]
+        shown[2] = "http://127.0.0.1:PORT/openapi.json"
+        return " ".join(shown), time.perf_counter() - start
     finally:
         server.terminate()
         server.wait(timeout=10)
