@@ -70,6 +70,31 @@ def _depth_exceeds(document: Any, limit: int) -> bool:
     return False
 
 
+def _unencodable_string(document: Any) -> str | None:
+    """Where the first key or string that is not Unicode text is, as a JSON pointer."""
+    stack: list[tuple[Any, tuple[object, ...]]] = [(document, ())]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            children: Iterable[tuple[object, Any]] = ()
+            strings = [value]
+        elif isinstance(value, dict):
+            children = value.items()
+            strings = list(value)
+        elif isinstance(value, list):
+            children = enumerate(value)
+            strings = []
+        else:
+            continue
+        for text in strings:
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                return json_pointer(path)  # a bad key: its object, not the key itself
+        stack.extend((child, (*path, key)) for key, child in children)
+    return None
+
+
 def _body_error(title: str, details: str, pointer: str = "") -> ApiError:
     return ApiError.bad_request("Invalid request body", [ErrorItem(title, details, pointer)])
 
@@ -120,6 +145,12 @@ def parse_json_body(request: Request, *, max_depth: int) -> Any:
         ) from exc
     except RecursionError as exc:
         raise _body_error("Too deeply nested", f"JSON nesting exceeds {max_depth}.") from exc
+    # A lone surrogate can only arrive as a \u escape; it is not text, and nothing downstream
+    # (hashing, UTF-8 output, the Rust validators) can take it.
+    if "\\u" in text and (pointer := _unencodable_string(document)) is not None:
+        raise _body_error(
+            "Invalid string", "A string holds a lone UTF-16 surrogate (\\ud800-\\udfff).", pointer
+        )
     # Nesting needs an opening bracket per level: a body with few brackets cannot be too deep.
     if raw.count(b"{") + raw.count(b"[") > max_depth and _depth_exceeds(document, max_depth):
         raise _body_error("Too deeply nested", f"JSON nesting exceeds {max_depth}.")

@@ -133,3 +133,39 @@ def test_head_is_answered_as_the_get_it_stands_for(mode: str) -> None:
     client = _client(mode)
     assert client.head(session_url("unknown"), headers=AUTH).status_code == 404
     assert client.head(session_url("unknown")).status_code == 401
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("raw", "pointer"),
+    [
+        (rb'{"customerSession": {"profileId": "\ud800"}}', "/customerSession/profileId"),
+        (rb'{"customerSession": {"attributes": {"\udc00": 1}}}', "/customerSession/attributes"),
+        (
+            rb'{"customerSession": {"couponCodes": ["ok", "x\udfff"]}}',
+            "/customerSession/couponCodes/1",
+        ),
+    ],
+    ids=["value", "key", "array-item"],
+)
+def test_a_lone_surrogate_is_a_400_naming_where(mode: str, raw: bytes, pointer: str) -> None:
+    """JSON may escape half a surrogate pair; it is not text, so the body is refused."""
+    response = _client(mode).put(
+        session_url("s-1"), data=raw, headers={**AUTH, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.get_json()["errors"][0]["source"] == {"pointer": pointer}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_escaped_surrogate_pair_is_text(mode: str) -> None:
+    """A whole pair (an emoji written as two escapes) is fine and comes back as sent."""
+    raw = (
+        rb'{"customerSession": {"profileId": "p-\ud83d\ude00"},'
+        rb' "responseContent": ["customerSession"]}'
+    )
+    response = _client(mode).put(
+        session_url("s-1"), data=raw, headers={**AUTH, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 200
+    assert response.get_json()["customerSession"]["profileId"] == "p-\U0001f600"
