@@ -189,7 +189,25 @@ class _MediaType:
         return self.schema is None or self.schema.accepts(document)
 
 
-def _compile_content(document: Mapping[str, Any], content: Any) -> dict[str, _MediaType]:
+class _Content:
+    """The media types of a body, and which one each Content-Type value picks, memoised."""
+
+    def __init__(self, media_types: dict[str, _MediaType]) -> None:
+        self.media_types = media_types
+        self._picked: dict[str, _MediaType | None] = {}
+
+    def pick(self, content_type: str) -> _MediaType | None:
+        try:
+            return self._picked[content_type]
+        except KeyError:
+            pass
+        media = _find_media_type(self.media_types, content_type)
+        if len(self._picked) < 64:  # clients send few distinct values; never grow unbounded
+            self._picked[content_type] = media
+        return media
+
+
+def _compile_content(document: Mapping[str, Any], content: Any) -> _Content:
     compiled: dict[str, _MediaType] = {}
     for media_type, media in _resolve(document, content).items():
         if media_type != _JSON_MEDIA_TYPE:
@@ -201,7 +219,7 @@ def _compile_content(document: Mapping[str, Any], content: Any) -> dict[str, _Me
         compiled[media_type] = _MediaType(
             _SchemaCheck(document, schema) if schema is not None else None
         )
-    return compiled
+    return _Content(compiled)
 
 
 def _cast(kind: str, raw: str) -> Any:
@@ -309,15 +327,17 @@ def _compile_security(
 
 @dataclass(frozen=True)
 class _Response:
-    content: dict[str, _MediaType] | None
+    content: _Content | None
 
     def accepts(self, response: Response, document: Any) -> bool:
         if self.content is None:
             return True
-        data = response.get_data()
-        if not data:
-            return False
-        media = _find_media_type(self.content, str(response.mimetype))
+        data = b""
+        if document is UNPARSED:  # else the body is the document's serialisation, never empty
+            data = response.get_data()
+            if not data:
+                return False
+        media = self.content.pick(str(response.mimetype))
         return media is not None and media.accepts(data, document)
 
 
@@ -325,7 +345,7 @@ class _Response:
 class _Operation:
     security: list[list[_SecurityScheme]]
     parameters: list[_Parameter]
-    body: dict[str, _MediaType] | None = None
+    body: _Content | None = None
     body_required: bool = False
     responses: dict[str, _Response] = field(default_factory=dict)
 
@@ -340,7 +360,7 @@ class _Operation:
         raw = request.get_data(cache=True)
         if not raw:
             return not self.body_required
-        media = _find_media_type(self.body, request.content_type or "application/octet-stream")
+        media = self.body.pick(request.content_type or "application/octet-stream")
         return media is not None and media.accepts(raw, document)
 
     def _secured(self, request: Request) -> bool:
