@@ -58,7 +58,7 @@ def _json(document: object) -> Response:
 
 @bp.before_request
 def authenticate_and_validate() -> None:
-    """Auth, strict JSON parsing and openapi-core validation, before any view runs."""
+    """Auth, strict JSON parsing and contract validation, before any view runs."""
     state = _state()
     settings = state.settings
     current = _current_request()
