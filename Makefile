@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.bench-installed
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
@@ -33,8 +34,15 @@ check: test
 fixtures: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" sh fixtures/recipes.sh
 
-# Benchmarks: slow, never part of `make test`. One command per benchmark script.
-bench: $(STAMP)
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	touch $(BENCH_STAMP)
+
+# Minutes of load on loopback, never part of `make test`. Prism joins when npx is available.
+bench: $(BENCH_STAMP)
+	$(BIN)/python benchmarks/http_load.py
+	$(BIN)/python benchmarks/offline.py
 	$(BIN)/python benchmarks/fixtures_bench.py
 	$(BIN)/python -m benchmarks.stores
 

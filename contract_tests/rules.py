@@ -7,6 +7,7 @@ Schemathesis checks and the deterministic workflows.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -191,11 +192,21 @@ def is_empty(value: Any) -> bool:
 
 
 def same_moment(left: Any, right: Any) -> bool:
-    """Equal timestamps; a store may keep them to the millisecond only."""
+    """Equal timestamps; two texts of different precision may differ below the millisecond."""
     if left == right:
         return True
     a, b = parse_time(left), parse_time(right)
-    return a is not None and b is not None and abs(a - b) < timedelta(milliseconds=1)
+    if a is None or b is None:
+        return False
+    if _fraction_digits(left) == _fraction_digits(right):
+        # The same precision on both sides: a store that kept it must give it back exactly.
+        return a == b
+    return abs(a - b) < timedelta(milliseconds=1)
+
+
+def _fraction_digits(text: Any) -> int:
+    match = re.search(r"\.(\d+)", text) if isinstance(text, str) else None
+    return len(match.group(1)) if match else 0
 
 
 def session_differences(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:

@@ -10,6 +10,7 @@ from flask_cors import CORS
 
 from mock_server import routes
 from mock_server.admin import admin
+from mock_server.compiled_validation import contract_validator
 from mock_server.conditions import Conditions, TrafficControl
 from mock_server.delivery import Delivery
 from mock_server.domain import CustomerSession
@@ -24,7 +25,7 @@ from mock_server.settings import Settings
 from mock_server.spec import Spec, load_spec
 from mock_server.store import SessionStore, preload
 from mock_server.stores import open_store
-from mock_server.validation import ContractValidator
+from mock_server.validation import RequestResponseValidator
 
 EXTENSION = "mock_server"
 logger = logging.getLogger("mock_server")
@@ -36,7 +37,7 @@ class MockState:
 
     settings: Settings
     spec: Spec
-    validator: ContractValidator
+    validator: RequestResponseValidator
     service: SessionService
     preloaded_ids: list[str] = field(default_factory=list)
     journal: RequestJournal = field(default_factory=lambda: RequestJournal(1000))
@@ -110,7 +111,7 @@ def create_app(
     state = MockState(
         settings=settings,
         spec=spec,
-        validator=ContractValidator(spec),
+        validator=contract_validator(spec, settings.validator),
         service=SessionService(store, clock),
     )
     state.preload()

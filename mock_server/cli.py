@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from contract_tests.cli import contract
+from mock_server.compiled_validation import VALIDATOR_KINDS
 from mock_server.errors import MockServerError
 from mock_server.fixtures_command import fixtures
 from mock_server.latency import InvalidLatency, parse_latency
@@ -79,6 +80,13 @@ def main() -> None:
     default=True,
     envvar=f"{ENV_PREFIX}VALIDATE_RESPONSES",
     help="Check every answer against openapi.yaml.",
+)
+@click.option(
+    "--validator",
+    type=click.Choice(VALIDATOR_KINDS),
+    default="compiled",
+    envvar=f"{ENV_PREFIX}VALIDATOR",
+    help="compiled: checks built once from openapi.yaml; openapi-core: it alone, per call.",
 )
 @click.option(
     "--max-body-bytes",
@@ -180,6 +188,7 @@ def serve(
     preload: int,
     api_keys: dict[str, int],
     validate_responses: bool,
+    validator: str,
     max_body_bytes: int,
     fixtures_path: Path | None,
     spec_path: Path | None,
@@ -203,6 +212,7 @@ def serve(
         preload=preload,
         api_keys=api_keys,
         validate_responses=validate_responses,
+        validator=validator,
         max_body_bytes=max_body_bytes,
         spec_path=spec_path,
         latency=latency,

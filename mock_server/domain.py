@@ -178,7 +178,7 @@ def next_update_time(previous: datetime, now: datetime) -> datetime:
     return max(now, previous + timedelta(microseconds=1))
 
 
-def _check_amounts(items: tuple[CartItem, ...], costs: Mapping[str, Decimal] | None) -> None:
+def _check_amounts(items: tuple[CartItem, ...], costs: Mapping[str, Decimal] | None) -> Totals:
     for index, item in enumerate(items):
         if not item.price.is_finite() or abs(item.line_total) > MAX_AMOUNT:
             raise RuleViolation(
@@ -200,6 +200,7 @@ def _check_amounts(items: tuple[CartItem, ...], costs: Mapping[str, Decimal] | N
             "Amount out of range",
             f"The session total must stay within +/-{MAX_AMOUNT:,}.",
         )
+    return totals
 
 
 def _escape_pointer(token: str) -> str:
@@ -208,7 +209,10 @@ def _escape_pointer(token: str) -> str:
 
 def _positioned(items: tuple[CartItem, ...]) -> tuple[CartItem, ...]:
     # The server computes positions: the index of each item in the cart.
-    return tuple(replace(item, position=Decimal(index)) for index, item in enumerate(items))
+    return tuple(
+        item if item.position == index else replace(item, position=Decimal(index))
+        for index, item in enumerate(items)
+    )
 
 
 def _cart_unchanged(
@@ -273,11 +277,10 @@ def apply_update(
                 "Cart is final",
                 f"The cart of a {session.state} session can no longer change.",
             )
-    _check_amounts(items, costs)
+    totals = _check_amounts(items, costs)
 
     profile_id = session.profile_id if update.profile_id is UNSET else update.profile_id
     first_session = profile_id == "" or first_session_of_profile in (None, session.integration_id)
-    totals = compute_totals(items, costs)
     return replace(
         session,
         profile_id=profile_id,

@@ -19,7 +19,7 @@ from mock_server.latency import MAX_DELAY_MS
 from mock_server.playback import injected_error, scenario_answer
 from mock_server.scenario import Scenario, read_scenario
 from mock_server.schemas import compile_schema
-from mock_server.validation import parse_json_body
+from mock_server.validation import parse_json_body, query_flag
 
 if TYPE_CHECKING:
     from mock_server.app import MockState
@@ -215,7 +215,8 @@ def update_customer_session_v2(customerSessionId: str) -> Response:  # noqa: N80
     state = _state()
     body: dict[str, Any] = g.body
     update = wire.update_from_json(body["customerSession"])
-    dry = request.args.get("dry", "false").lower() == "true"
+    # Read as the validator reads it: "1", "yes" and "on" are true too.
+    dry = query_flag(request, "dry")
     session = state.service.update(g.application_id, customerSessionId, update, dry=dry)
     parts = tuple(body.get("responseContent", ()))
     profile = None

@@ -55,6 +55,9 @@ class Settings:
     default_application_id: int = DEFAULT_APPLICATION_ID
     # Validate every answer against openapi.yaml; off only to measure the cost.
     validate_responses: bool = True
+    # "compiled": validators built once from openapi.yaml, openapi-core naming the errors;
+    # "openapi-core": openapi-core alone on every call (slower, for comparison).
+    validator: str = "compiled"
     max_body_bytes: int = 1024 * 1024
     max_json_depth: int = 32
     spec_path: Path | None = None
@@ -107,7 +110,7 @@ def _convert(name: str, raw: str) -> Any:
         return raw or None
     if name in ("spec_path", "fixtures_path"):
         return Path(raw)
-    if name in {"host", "store_url"}:
+    if name in {"host", "store_url", "validator"}:
         return raw
     try:
         return int(raw)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from jsonschema.exceptions import ValidationError as SchemaError
 from openapi_core.contrib.flask import FlaskOpenAPIRequest, FlaskOpenAPIResponse
 from openapi_core.deserializing.exceptions import DeserializeError
 from openapi_core.templating.media_types.exceptions import MediaTypeNotFound
+from openapi_core.util import forcebool
 from openapi_core.validation.request.exceptions import (
     MissingRequestBodyError,
     ParameterValidationError,
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from mock_server.spec import Spec
 
 JSON_MEDIA_TYPE = "application/json"
+# "No parsed document at hand": validators then parse the body themselves.
+UNPARSED: Any = object()
 
 
 def escape_pointer_token(token: object) -> str:
@@ -46,6 +49,10 @@ def _reject_constant(name: str) -> Any:
     raise _NonFiniteNumber(name)
 
 
+# Built once: json.loads with a keyword argument builds a new decoder on every call.
+_STRICT_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def _depth_exceeds(document: Any, limit: int) -> bool:
     # Iterative, so a hostile document cannot exhaust the interpreter's stack here.
     stack: list[tuple[Any, int]] = [(document, 1)]
@@ -63,20 +70,60 @@ def _depth_exceeds(document: Any, limit: int) -> bool:
     return False
 
 
+def _unencodable_string(document: Any) -> str | None:
+    """Where the first key or string that is not Unicode text is, as a JSON pointer."""
+    stack: list[tuple[Any, tuple[object, ...]]] = [(document, ())]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            children: Iterable[tuple[object, Any]] = ()
+            strings = [value]
+        elif isinstance(value, dict):
+            children = value.items()
+            strings = list(value)
+        elif isinstance(value, list):
+            children = enumerate(value)
+            strings = []
+        else:
+            continue
+        for text in strings:
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                return json_pointer(path)  # a bad key: its object, not the key itself
+        stack.extend((child, (*path, key)) for key, child in children)
+    return None
+
+
 def _body_error(title: str, details: str, pointer: str = "") -> ApiError:
     return ApiError.bad_request("Invalid request body", [ErrorItem(title, details, pointer)])
+
+
+def query_flag(request: Request, name: str) -> bool:
+    """A boolean query parameter read as the contract's validator reads it ("1", "yes", ...)."""
+    args = request.args
+    # Look before reading: a missing key raises (and builds) a KeyError inside MultiDict.get.
+    return forcebool(args[name]) if name in args else False
+
+
+def _content_type_parameters_parse(content_type: str) -> bool:
+    # openapi-core splits each parameter into exactly `name=value`, and raises otherwise.
+    return all(part.count("=") == 1 for part in content_type.split(";")[1:])
 
 
 def parse_json_body(request: Request, *, max_depth: int) -> Any:
     """The request body as JSON, refusing what a strict JSON API must refuse with a 400."""
     mimetype = request.mimetype
-    if mimetype != JSON_MEDIA_TYPE and not mimetype.endswith("+json"):
+    if (
+        mimetype != JSON_MEDIA_TYPE and not mimetype.endswith("+json")
+    ) or not _content_type_parameters_parse(request.content_type or ""):
         raise ApiError.bad_request(
             "Unsupported content type",
             [
                 ErrorItem(
                     "Unsupported content type",
-                    f"The body must be {JSON_MEDIA_TYPE}, not {mimetype or 'unspecified'!r}.",
+                    f"The body must be {JSON_MEDIA_TYPE} (parameters as name=value), "
+                    f"not {request.content_type or 'unspecified'!r}.",
                     parameter="Content-Type",
                 )
             ],
@@ -89,7 +136,7 @@ def parse_json_body(request: Request, *, max_depth: int) -> Any:
     except UnicodeDecodeError as exc:
         raise _body_error("Invalid encoding", f"The body is not UTF-8: {exc.reason}.") from exc
     try:
-        document = json.loads(text, parse_constant=_reject_constant)
+        document = _STRICT_DECODER.decode(text)
     except _NonFiniteNumber as exc:
         raise _body_error("Invalid number", f"{exc} is not a JSON number.") from exc
     except json.JSONDecodeError as exc:
@@ -100,7 +147,14 @@ def parse_json_body(request: Request, *, max_depth: int) -> Any:
         raise _body_error("Too deeply nested", f"JSON nesting exceeds {max_depth}.") from exc
     except ValueError as exc:  # e.g. an integer literal longer than Python converts
         raise _body_error("Invalid number", str(exc)) from exc
-    if _depth_exceeds(document, max_depth):
+    # A lone surrogate can only arrive as a \u escape; it is not text, and nothing downstream
+    # (hashing, UTF-8 output, the Rust validators) can take it.
+    if "\\u" in text and (pointer := _unencodable_string(document)) is not None:
+        raise _body_error(
+            "Invalid string", "A string holds a lone UTF-16 surrogate (\\ud800-\\udfff).", pointer
+        )
+    # Nesting needs an opening bracket per level: a body with few brackets cannot be too deep.
+    if raw.count(b"{") + raw.count(b"[") > max_depth and _depth_exceeds(document, max_depth):
         raise _body_error("Too deeply nested", f"JSON nesting exceeds {max_depth}.")
     return document
 
@@ -153,13 +207,32 @@ def _request_error_items(errors: Iterable[Exception]) -> tuple[list[ErrorItem], 
     return items, unauthorized
 
 
-class _OperationRequest(FlaskOpenAPIRequest):
-    """A request as the contract sees it: HEAD is the GET operation without its body."""
+class _ContractRequest(FlaskOpenAPIRequest):
+    """A Flask request as openapi-core sees it, HEAD read as the GET it is (RFC 9110)."""
 
     @property
     def method(self) -> str:
-        method = str(super().method)
+        method = super().method
         return "get" if method == "head" else method
+
+
+class RequestResponseValidator(Protocol):
+    """What the routes need of a validator: judge a request, list what an answer breaks."""
+
+    def check_request(self, request: Request, document: Any = UNPARSED) -> None:
+        """Raise ApiError (400, or 401 for security) listing every problem of the request.
+
+        `document` is the body as already parsed, which a validator may use instead of
+        parsing it again.
+        """
+
+    def response_violations(
+        self, request: Request, response: Response, document: Any = UNPARSED
+    ) -> list[str]:
+        """What is wrong with an answer, by openapi.yaml; empty when it conforms.
+
+        `document` is what the body was serialised from, if the caller has it.
+        """
 
 
 class ContractValidator:
@@ -168,9 +241,9 @@ class ContractValidator:
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
 
-    def check_request(self, request: Request) -> None:
+    def check_request(self, request: Request, document: Any = UNPARSED) -> None:
         """Raise ApiError (400, or 401 for security) listing every problem of the request."""
-        errors = list(self.spec.openapi.iter_request_errors(_OperationRequest(request)))
+        errors = list(self.spec.openapi.iter_request_errors(_ContractRequest(request)))
         if not errors:
             return
         items, unauthorized = _request_error_items(errors)
@@ -178,12 +251,14 @@ class ContractValidator:
             raise ApiError.unauthorized("Send the header 'Authorization: ApiKey-v1 <key>'.")
         raise ApiError.bad_request("Request does not match the contract", items)
 
-    def response_violations(self, request: Request, response: Response) -> list[str]:
+    def response_violations(
+        self, request: Request, response: Response, document: Any = UNPARSED
+    ) -> list[str]:
         """What is wrong with an answer, by openapi.yaml; empty when it conforms."""
         return [
             _describe_response_error(exc)
             for exc in self.spec.openapi.iter_response_errors(
-                _OperationRequest(request), FlaskOpenAPIResponse(response)
+                _ContractRequest(request), FlaskOpenAPIResponse(response)
             )
         ]
 
