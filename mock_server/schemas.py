@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
 
+from mock_server.validation import json_pointer
+
 if TYPE_CHECKING:
     from mock_server.spec import Spec
 
@@ -43,13 +45,7 @@ class CompiledSchema:
     def violations(self, instance: Any) -> list[SchemaViolation]:
         """Every violation, each with the JSON pointer of the offending value."""
         return [
-            SchemaViolation(
-                "".join(
-                    "/" + str(token).replace("~", "~0").replace("/", "~1")
-                    for token in error.instance_path
-                ),
-                error.message,
-            )
+            SchemaViolation(json_pointer(error.instance_path), error.message)
             for error in self._validator.iter_errors(instance)
         ]
 
