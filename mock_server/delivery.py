@@ -38,7 +38,8 @@ class Exchange:
     scenario: str | None = None
     problems: list[str] = field(default_factory=list)
     request_headers: dict[str, str] = field(default_factory=dict)
-    request_body: str | None = None
+    request_body: bytes | None = None
+    request_body_size: int = 0
     # Run when the answer goes to the server (or the connection breaks), after any delay:
     # e.g. release an in-flight mark. Not later, when the server closes the answer: a client
     # that has read the answer may already send its next request by then.
@@ -116,6 +117,7 @@ class Delivery:
         entry.problems = exchange.problems
         entry.request_headers = exchange.request_headers
         entry.request_body = exchange.request_body
+        entry.request_body_size = exchange.request_body_size
         if entry.path.startswith(UNJOURNALED_PREFIX):
             return
         self.journal.record(entry)
@@ -130,5 +132,5 @@ class Delivery:
             f" session={entry.session_id}" if entry.session_id else "",
             f" scenario={entry.scenario}" if entry.scenario else "",
             f" problems={'; '.join(entry.problems)!r}" if entry.problems else "",
-            extra={"entry": entry.to_json()},
+            extra={"entry": entry},  # formatted only by a JSON log formatter
         )

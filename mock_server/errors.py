@@ -135,14 +135,14 @@ def as_api_error(exc: Exception) -> ApiError:
 def register_error_handlers(app: Flask) -> None:
     """Answer every error as JSON `ErrorResponse`, never as HTML."""
 
-    def handle(exc: Exception) -> tuple[Response, int]:
-        from flask import jsonify
+    def handle(exc: Exception) -> Response:
+        from mock_server.answers import json_answer
 
         error = as_api_error(exc)
-        response = jsonify(error.to_body())
+        response = json_answer(error.to_body(), error.status)
         if error.status == 405 and isinstance(exc, HTTPException):
             allowed = exc.get_headers()
             response.headers.extend(h for h in allowed if h[0] == "Allow")
-        return response, error.status
+        return response
 
     app.register_error_handler(Exception, handle)

@@ -1,12 +1,58 @@
-"""The request journal: the last N exchanges, what was asked and what was answered."""
+"""The request journal: the last N exchanges, what was asked and what was answered.
+
+An entry keeps what it is given as it came (headers as WSGI names them, the body as bytes)
+and formats it only when someone reads the journal: most entries are never read.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
+
+from werkzeug.datastructures import EnvironHeaders
+
+# Enough to see what a client sent; a journal of 1000 full 1 MiB bodies would not fit memory.
+MAX_JOURNAL_BODY: Final = 16 * 1024
+# The journal shows which key was sent, not the whole key.
+SHOWN_KEY_CHARS: Final = 4
+
+
+def masked_authorization(value: str) -> str:
+    """`ApiKey-v1 secret-key` -> `ApiKey-v1 secr...`."""
+    scheme, _, key = value.partition(" ")
+    if not key:
+        return scheme[:SHOWN_KEY_CHARS] + "..." if len(scheme) > SHOWN_KEY_CHARS else scheme
+    shown = key[:SHOWN_KEY_CHARS] + ("..." if len(key) > SHOWN_KEY_CHARS else "")
+    return f"{scheme} {shown}"
+
+
+def header_fields(environ: Mapping[str, Any]) -> dict[str, str]:
+    """The request header fields of a WSGI environ, under their WSGI names."""
+    return {
+        name: value
+        for name, value in environ.items()
+        if name.startswith("HTTP_") or name in ("CONTENT_TYPE", "CONTENT_LENGTH")
+    }
+
+
+def shown_headers(fields: Mapping[str, str]) -> dict[str, str]:
+    """Header fields as the journal shows them: HTTP names, the API key masked."""
+    return {
+        name: masked_authorization(value) if name.lower() == "authorization" else value
+        for name, value in EnvironHeaders(dict(fields)).items()
+    }
+
+
+def shown_body(head: bytes | None, size: int) -> str | None:
+    """A body as text, cut after MAX_JOURNAL_BODY bytes (`head` holds at most those)."""
+    if head is None:
+        return None
+    text = head.decode("utf-8", errors="replace")
+    return text + ("..." if size > len(head) else "")
 
 
 @dataclass(slots=True)
@@ -25,8 +71,11 @@ class JournalEntry:
     fault: str | None = None
     delay_ms: float = 0.0
     problems: list[str] = field(default_factory=list)
+    # WSGI names (HTTP_AUTHORIZATION), unmasked: shown_headers() formats them when read.
     request_headers: dict[str, str] = field(default_factory=dict)
-    request_body: str | None = None
+    # The first MAX_JOURNAL_BODY bytes of the body, and its whole size.
+    request_body: bytes | None = None
+    request_body_size: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """The entry as `GET /__admin/requests` lists it."""
@@ -43,7 +92,10 @@ class JournalEntry:
             "scenario": self.scenario,
             "fault": self.fault,
             "validationErrors": list(self.problems),
-            "request": {"headers": dict(self.request_headers), "body": self.request_body},
+            "request": {
+                "headers": shown_headers(self.request_headers),
+                "body": shown_body(self.request_body, self.request_body_size),
+            },
         }
 
 

@@ -7,6 +7,8 @@ import logging
 from datetime import UTC, datetime
 from typing import Final
 
+from mock_server.journal import JournalEntry
+
 LOG_FORMATS: Final = ("text", "json")
 TEXT_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -22,8 +24,8 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         entry = getattr(record, "entry", None)
-        if isinstance(entry, dict):
-            document.update(entry)
+        if isinstance(entry, JournalEntry):
+            document.update(entry.to_json())
         if record.exc_info:
             document["exception"] = self.formatException(record.exc_info)
         return json.dumps(document, separators=(",", ":"))

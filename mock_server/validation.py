@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
+import orjson
 from jsonschema.exceptions import ValidationError as SchemaError
 from openapi_core.contrib.flask import FlaskOpenAPIRequest, FlaskOpenAPIResponse
 from openapi_core.deserializing.exceptions import DeserializeError
@@ -49,6 +52,9 @@ def _reject_constant(name: str) -> Any:
     raise _NonFiniteNumber(name)
 
 
+# orjson reads integers beyond 64 bits as floats; bodies with such digit runs go to the
+# standard library, which keeps them exact (19 digits: the shortest that may not fit).
+_LONG_DIGIT_RUN = re.compile(rb"[0-9]{19}")
 # Built once: json.loads with a keyword argument builds a new decoder on every call.
 _STRICT_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
@@ -68,6 +74,20 @@ def _depth_exceeds(document: Any, limit: int) -> bool:
             return True
         stack.extend((child, depth + 1) for child in children)
     return False
+
+
+def _infinite_number(document: Any) -> str | None:
+    """Where the first number too large for a double (1e400 reads as infinity) is."""
+    stack: list[tuple[Any, tuple[object, ...]]] = [(document, ())]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, float) and math.isinf(value):
+            return json_pointer(path)
+        if isinstance(value, dict):
+            stack.extend((child, (*path, key)) for key, child in value.items())
+        elif isinstance(value, list):
+            stack.extend((child, (*path, index)) for index, child in enumerate(value))
+    return None
 
 
 def _unencodable_string(document: Any) -> str | None:
@@ -128,7 +148,30 @@ def parse_json_body(request: Request, *, max_depth: int) -> Any:
                 )
             ],
         )
-    raw = request.get_data(cache=True)
+    return parse_json_bytes(request.get_data(cache=True), max_depth=max_depth)
+
+
+def parse_json_bytes(raw: bytes, *, max_depth: int) -> Any:
+    """A request body as JSON, or the 400 that names what makes it unacceptable.
+
+    orjson parses most bodies; whatever it refuses or could misread goes through the
+    standard library's parser, which decides and explains. Both accept exactly the same
+    documents (a differential test holds them to it).
+    """
+    if not _LONG_DIGIT_RUN.search(raw):
+        try:
+            document = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass  # refused: the strict parser says why (or accepts what orjson cannot read)
+        else:
+            # orjson refuses lone surrogates itself, so only the depth is left to check.
+            _check_depth(raw, document, max_depth)
+            return document
+    return parse_json_strictly(raw, max_depth=max_depth)
+
+
+def parse_json_strictly(raw: bytes, *, max_depth: int) -> Any:
+    """The standard library's reading of a body: slow, exact, with the reason of a refusal."""
     if not raw.strip():
         raise _body_error("Missing request body", "The request needs a JSON body.")
     try:
@@ -153,10 +196,17 @@ def parse_json_body(request: Request, *, max_depth: int) -> Any:
         raise _body_error(
             "Invalid string", "A string holds a lone UTF-16 surrogate (\\ud800-\\udfff).", pointer
         )
+    _check_depth(raw, document, max_depth)
+    # No JSON answer can carry infinity back out; orjson refuses such numbers too.
+    if (pointer := _infinite_number(document)) is not None:
+        raise _body_error("Invalid number", "The number is beyond the range of a double.", pointer)
+    return document
+
+
+def _check_depth(raw: bytes, document: Any, max_depth: int) -> None:
     # Nesting needs an opening bracket per level: a body with few brackets cannot be too deep.
     if raw.count(b"{") + raw.count(b"[") > max_depth and _depth_exceeds(document, max_depth):
         raise _body_error("Too deeply nested", f"JSON nesting exceeds {max_depth}.")
-    return document
 
 
 def _schema_errors(cause: InvalidSchemaValue) -> list[SchemaError]:
