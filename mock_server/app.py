@@ -131,6 +131,8 @@ def create_app(
         allow_headers=["Authorization", "Prefer", "Content-Type"],
         methods=["GET", "PUT", "OPTIONS"],
         max_age=600,
+        # A request without Origin is no CORS request: skip the headers (and their cost).
+        always_send=False,
     )
     app.wsgi_app = Delivery(app.wsgi_app, state.journal)  # type: ignore[method-assign]
     return app

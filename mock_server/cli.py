@@ -181,6 +181,15 @@ def main() -> None:
     envvar=f"{ENV_PREFIX}WORKERS",
     help="Worker processes; more than 1 runs gunicorn and needs a sqlite or redis store.",
 )
+@click.option(
+    "--threads",
+    default=1,
+    type=click.IntRange(1),
+    envvar=f"{ENV_PREFIX}THREADS",
+    show_default=True,
+    help="Threads per worker process (with --workers): more let delayed answers overlap in "
+    "one worker; 1 answers fastest.",
+)
 def serve(
     host: str,
     port: int,
@@ -202,6 +211,7 @@ def serve(
     store_url: str | None,
     session_ttl: int,
     workers: int,
+    threads: int,
 ) -> None:
     """Serve the mock until SIGINT or SIGTERM (SIGTERM answers in-flight requests first)."""
     configure_logging(log_format)
@@ -237,7 +247,7 @@ def serve(
 
     try:
         if workers > 1:
-            serve_workers(settings, workers, ready)
+            serve_workers(settings, workers, ready, threads=threads)
         else:
             serve_threaded(settings, ready)
     except MockServerError as exc:

@@ -23,8 +23,6 @@ if TYPE_CHECKING:
 
 # How long a stopping server waits for in-flight requests before it exits anyway.
 DRAIN_TIMEOUT = 30.0
-# Threads per gunicorn worker: parallel requests on one session must meet, to get their 409.
-WORKER_THREADS = 8
 
 # Called once the server listens: the port it bound and the preloaded integration ids.
 OnReady = Callable[[int, list[str]], None]
@@ -131,10 +129,15 @@ class _GunicornServer(BaseApplication):  # type: ignore[misc]
         return create_app(self.settings)
 
 
-def serve_workers(settings: Settings, workers: int, on_ready: OnReady) -> None:
+def serve_workers(
+    settings: Settings, workers: int, on_ready: OnReady, *, threads: int = 1
+) -> None:
     """Serve with `workers` gunicorn processes sharing the store, until SIGTERM or SIGINT.
 
-    SIGTERM drains in-flight requests (gunicorn's graceful stop); SIGINT stops at once.
+    One thread per worker runs gunicorn's sync workers: with the GIL, threads cost CPU on
+    every request (and more with every store call that releases the GIL), so they are only
+    worth it where answers are delayed. SIGTERM drains in-flight requests (gunicorn's
+    graceful stop); SIGINT stops at once.
     """
     # Fill the store once before forking, so the workers start on a preloaded store; the
     # connections of this process must not be inherited by the workers.
@@ -147,8 +150,8 @@ def serve_workers(settings: Settings, workers: int, on_ready: OnReady) -> None:
     options: dict[str, Any] = {
         "bind": f"{settings.host}:{settings.port}",
         "workers": workers,
-        "worker_class": "gthread",
-        "threads": WORKER_THREADS,
+        "worker_class": "gthread" if threads > 1 else "sync",
+        "threads": threads,
         "graceful_timeout": int(DRAIN_TIMEOUT),
         "timeout": 120,
         "accesslog": None,

@@ -6,7 +6,9 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
+
+import orjson
 
 from mock_server.domain import (
     UNSET,
@@ -171,13 +173,37 @@ def session_from_json(data: Mapping[str, Any]) -> CustomerSession:
 
 
 def dumps_session(session: CustomerSession) -> str:
-    """Compact, key-sorted JSON of a session, for stores and fixture files."""
-    return json.dumps(session_to_json(session), sort_keys=True, separators=(",", ":"))
+    """Compact, key-sorted JSON of a session, as stores keep it."""
+    document = session_to_json(session)
+    try:
+        text = orjson.dumps(document, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:  # integers beyond 64 bits, which a client may send in attributes
+        text = json.dumps(document, sort_keys=True, separators=(",", ":"))
+    _remember(text, session)
+    return text
 
 
 def loads_session(text: str | bytes) -> CustomerSession:
     """The inverse of `dumps_session`."""
-    return session_from_json(json.loads(text))
+    key = text.decode() if isinstance(text, bytes) else text
+    session = _recent_texts.get(key)
+    if session is None:
+        session = session_from_json(json.loads(key))
+        _remember(key, session)
+    return session
+
+
+# Sessions are immutable, so the session a text was written from, or first read back as, can
+# stand for every later read of that text. A store returns the text of its last write until
+# the session is written again, so most reads skip parsing. Shared by the threads of a process.
+_RECENT_TEXTS: Final = 4096
+_recent_texts: dict[str, CustomerSession] = {}
+
+
+def _remember(text: str, session: CustomerSession) -> None:
+    while len(_recent_texts) >= _RECENT_TEXTS:  # forget the oldest: dicts keep insertion order
+        _recent_texts.pop(next(iter(_recent_texts)), None)
+    _recent_texts[text] = session
 
 
 RESPONSE_PARTS = (
