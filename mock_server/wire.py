@@ -24,6 +24,14 @@ JsonObject = dict[str, Any]
 
 _MEASURES = ("weight", "height", "width", "length", "position")
 
+# Sessions are immutable, so the session a stored text was written from (or first read back
+# as) stands for every later read of that text, and a session's document is built once. A
+# store returns the text of its last write until the session is written again, so most reads
+# parse and build nothing. Both caches are per process, shared by its threads, and bounded.
+_RECENT_SESSIONS: Final = 4096
+_recent_texts: dict[str, CustomerSession] = {}
+_documents: dict[int, tuple[CustomerSession, JsonObject]] = {}
+
 
 def format_time(moment: datetime) -> str:
     """RFC 3339 in UTC with microseconds, so revisions within one millisecond stay ordered."""
@@ -119,7 +127,22 @@ def update_from_json(data: Mapping[str, Any]) -> SessionUpdate:
 
 
 def session_to_json(session: CustomerSession) -> JsonObject:
-    """The `CustomerSessionV2` document of a session."""
+    """The `CustomerSessionV2` document of a session; shared, so never change it.
+
+    A session is immutable, so its document is built once per session object: a stored
+    session read again and again (see loads_session) is answered without rebuilding it.
+    """
+    known = _documents.get(id(session))
+    if known is not None and known[0] is session:  # the id of a collected one may be reused
+        return known[1]
+    document = _session_document(session)
+    while len(_documents) >= _RECENT_SESSIONS:  # dicts keep insertion order: oldest first
+        _documents.pop(next(iter(_documents)), None)
+    _documents[id(session)] = (session, document)
+    return document
+
+
+def _session_document(session: CustomerSession) -> JsonObject:
     data: JsonObject = {
         "id": session.id,
         "integrationId": session.integration_id,
@@ -193,15 +216,8 @@ def loads_session(text: str | bytes) -> CustomerSession:
     return session
 
 
-# Sessions are immutable, so the session a text was written from, or first read back as, can
-# stand for every later read of that text. A store returns the text of its last write until
-# the session is written again, so most reads skip parsing. Shared by the threads of a process.
-_RECENT_TEXTS: Final = 4096
-_recent_texts: dict[str, CustomerSession] = {}
-
-
 def _remember(text: str, session: CustomerSession) -> None:
-    while len(_recent_texts) >= _RECENT_TEXTS:  # forget the oldest: dicts keep insertion order
+    while len(_recent_texts) >= _RECENT_SESSIONS:  # dicts keep insertion order: oldest first
         _recent_texts.pop(next(iter(_recent_texts)), None)
     _recent_texts[text] = session
 
