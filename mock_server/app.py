@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
-from flask import Flask, current_app
+from flask import Flask, Response, current_app, request
 from flask_cors import CORS
 
 from mock_server import routes
@@ -131,11 +133,29 @@ def create_app(
         allow_headers=["Authorization", "Prefer", "Content-Type"],
         methods=["GET", "PUT", "OPTIONS"],
         max_age=600,
-        # A request without Origin is no CORS request: skip the headers (and their cost).
+        # A request without Origin is no CORS request: it gets no CORS headers.
         always_send=False,
     )
+    _skip_cors_without_origin(app)
     app.wsgi_app = Delivery(app.wsgi_app, state.journal)  # type: ignore[method-assign]
     return app
+
+
+def _skip_cors_without_origin(app: Flask) -> None:
+    """Run flask-cors's after-request step only for requests that carry an Origin.
+
+    Without Origin it adds nothing (`always_send=False`), yet matching its resources and
+    reading the headers costs about a tenth of a request's time; browsers always send Origin.
+    """
+    hooks = app.after_request_funcs[None]
+    cors_step = cast("Callable[[Response], Response]", hooks[-1])  # CORS(app) just added it
+
+    def cors_for_origins(response: Response) -> Response:
+        if "HTTP_ORIGIN" not in request.environ:
+            return response
+        return cors_step(response)
+
+    hooks[-1] = cors_for_origins
 
 
 def initial_conditions(settings: Settings) -> Conditions:

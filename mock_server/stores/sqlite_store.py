@@ -5,6 +5,7 @@ can share the file: WAL lets readers run beside the single writer, and the busy 
 writer wait for the lock instead of failing. `synchronous=NORMAL` in WAL mode keeps every
 committed write through a crash of the process (SIGKILL included); only a power cut can lose the
 last commits, which `synchronous=full` in the URL prevents at the cost of an fsync per write.
+The in-flight marks of PUTs live beside it in `<file>-marks`, a database of their own.
 """
 
 from __future__ import annotations
@@ -47,7 +48,9 @@ CREATE TABLE IF NOT EXISTS first_sessions (
     touched REAL NOT NULL,
     PRIMARY KEY (application_id, profile_id)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS update_marks (
+"""
+_MARKS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS marks.update_marks (
     application_id INTEGER NOT NULL,
     integration_id TEXT NOT NULL,
     token TEXT NOT NULL,
@@ -79,6 +82,7 @@ class SqliteSessionStore:
         if synchronous not in SYNCHRONOUS_MODES:
             raise ValueError(f"synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}")
         self.path = Path(path)
+        self.marks_path = self.path.with_name(self.path.name + "-marks")
         self.ttl = ttl
         self._synchronous = synchronous
         self._clock = clock
@@ -89,7 +93,7 @@ class SqliteSessionStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # IF NOT EXISTS: every worker process runs this at start, on a new or a kept file.
         with self._borrow() as db:
-            db.executescript(_SCHEMA)
+            db.executescript(_SCHEMA + _MARKS_SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(
@@ -101,6 +105,12 @@ class SqliteSessionStore:
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         db.execute("PRAGMA journal_mode = WAL")
         db.execute(f"PRAGMA synchronous = {self._synchronous}")
+        # In-flight marks live a request long, in their own file: marking a PUT then neither
+        # waits for the sessions' write lock nor makes other processes drop their cached pages
+        # of the sessions.
+        db.execute("ATTACH DATABASE ? AS marks", (str(self.marks_path),))
+        db.execute("PRAGMA marks.journal_mode = WAL")
+        db.execute("PRAGMA marks.synchronous = normal")
         return db
 
     @contextmanager
@@ -251,7 +261,7 @@ class SqliteSessionStore:
         with self._transaction() as db:
             db.execute("DELETE FROM sessions")
             db.execute("DELETE FROM first_sessions")
-            db.execute("DELETE FROM update_marks")
+            db.execute("DELETE FROM marks.update_marks")
 
     def purge_expired(self) -> int:
         """Delete expired sessions and profile claims for good; return how many sessions."""
@@ -262,7 +272,7 @@ class SqliteSessionStore:
         with self._transaction() as db:
             removed = db.execute("DELETE FROM sessions WHERE touched <= ?", (cutoff,)).rowcount
             db.execute("DELETE FROM first_sessions WHERE touched <= ?", (cutoff,))
-            db.execute("DELETE FROM update_marks WHERE expires <= ?", (now,))
+            db.execute("DELETE FROM marks.update_marks WHERE expires <= ?", (now,))
         return int(removed)
 
     def try_lock(self, application_id: int, integration_id: str, token: str, ttl: float) -> bool:
@@ -270,7 +280,7 @@ class SqliteSessionStore:
         with self._borrow() as db:
             # One upsert: it takes a free or expired mark, renews our own, leaves another's.
             cursor = db.execute(
-                "INSERT INTO update_marks (application_id, integration_id, token, expires)"
+                "INSERT INTO marks.update_marks (application_id, integration_id, token, expires)"
                 " VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (application_id, integration_id) DO UPDATE SET"
                 " token = excluded.token, expires = excluded.expires"
@@ -282,7 +292,7 @@ class SqliteSessionStore:
     def unlock(self, application_id: int, integration_id: str, token: str) -> None:
         with self._borrow() as db:
             db.execute(
-                "DELETE FROM update_marks"
+                "DELETE FROM marks.update_marks"
                 " WHERE application_id = ? AND integration_id = ? AND token = ?",
                 (application_id, integration_id, token),
             )
