@@ -73,8 +73,14 @@ def _invalid(source: str, details: str) -> ApiError:
     )
 
 
+# What nearly every request asks for: nothing. Frozen, so one instance serves them all.
+NO_SCENARIO: Final = Scenario()
+
+
 def read_scenario(prefer_header: str | None, query: Mapping[str, str]) -> Scenario:
     """The scenario of a request; ApiError 400 naming `Prefer` or the `__name` parameter."""
+    if prefer_header is None and not query:
+        return NO_SCENARIO
     header = parse_prefer(prefer_header)
     raw: dict[str, tuple[str, str]] = {}
     for name in PREFERENCES:

@@ -129,9 +129,7 @@ class _GunicornServer(BaseApplication):  # type: ignore[misc]
         return create_app(self.settings)
 
 
-def serve_workers(
-    settings: Settings, workers: int, on_ready: OnReady, *, threads: int = 1
-) -> None:
+def serve_workers(settings: Settings, workers: int, on_ready: OnReady, *, threads: int = 1) -> None:
     """Serve with `workers` gunicorn processes sharing the store, until SIGTERM or SIGINT.
 
     One thread per worker runs gunicorn's sync workers: with the GIL, threads cost CPU on

@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +149,65 @@ def test_hammering_one_session_from_processes_and_threads_is_serial(
     final = get(workers_server.url, "hammered")
     assert final.status_code == 200
     check_serial_order(initial, acknowledged, final.json()["customerSession"])
+
+
+def test_a_put_during_a_delayed_put_of_the_session_in_another_worker_is_a_409(
+    workers_server: ServeProcess,
+) -> None:
+    # Given a PUT whose answer is held for 2 s: it keeps its worker busy all along
+    url = workers_server.url + session_url("held-in-flight")
+    put(workers_server.url, "held-in-flight", cartItems=[ITEM])
+    held: list[requests.Response] = []
+    delayed = threading.Thread(
+        target=lambda: held.append(
+            requests.put(
+                url,
+                json=cart_body(attributes={"writer": "held"}),
+                headers={**AUTH, "Prefer": "delay=2000"},
+                timeout=30,
+            )
+        )
+    )
+    delayed.start()
+    time.sleep(0.7)  # let it arrive first: ordering, not a measurement
+
+    # When another PUT of the session arrives meanwhile (another worker takes it)
+    parallel = requests.put(
+        url, json=cart_body(attributes={"writer": "parallel"}), headers=AUTH, timeout=30
+    )
+    delayed.join()
+
+    # Then it is refused and changes nothing; the held PUT wins
+    assert parallel.status_code == 409, parallel.text
+    assert held[0].status_code == 200
+    assert get(workers_server.url, "held-in-flight").json()["customerSession"]["attributes"] == {
+        "writer": "held"
+    }
+
+
+def test_threads_let_delayed_answers_overlap_within_workers(tmp_path: Path) -> None:
+    # Given two workers with four threads each, and six GETs each delayed by one second
+    url = f"sqlite:///{tmp_path / 'sessions.db'}"
+    args = (*KEY_OPTION, "--store", url, "--workers", "2", "--threads", "4")
+    with ServeProcess(*args, log=tmp_path / "server.log") as server:
+        put(server.url, "slow-read", cartItems=[ITEM])
+
+        def delayed_get() -> tuple[int, float]:
+            response = requests.get(
+                server.url + session_url("slow-read"),
+                headers={**AUTH, "Prefer": "delay=1000"},
+                timeout=30,
+            )
+            return response.status_code, time.monotonic()
+
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            answers = list(pool.map(lambda _: delayed_get(), range(6)))
+
+    # Then all six are answered together: two single-threaded workers would need three
+    # rounds of one second each (a bound on concurrency, not a measurement of speed)
+    assert [status for status, _ in answers] == [200] * 6
+    assert max(done for _, done in answers) - started < 2.5
 
 
 def test_more_than_one_worker_refuses_a_memory_store() -> None:
