@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 import uuid
 from typing import TYPE_CHECKING, Any, Final
 
@@ -20,6 +19,7 @@ from mock_server.errors import ApiError, ErrorItem
 from mock_server.faults import client_socket
 from mock_server.latency import MAX_DELAY_MS
 from mock_server.playback import injected_error, scenario_answer
+from mock_server.process import process_id
 from mock_server.scenario import Scenario, read_scenario
 from mock_server.schemas import compile_schema
 from mock_server.validation import UNPARSED, parse_json_body, query_flag
@@ -176,9 +176,9 @@ class _MarkTokens:
         self._counter = itertools.count()
 
     def __next__(self) -> str:
-        if self._pid != os.getpid():
+        if self._pid != process_id():
             self._pid, self._prefix, self._counter = (
-                os.getpid(),
+                process_id(),
                 uuid.uuid4().hex,
                 itertools.count(),
             )

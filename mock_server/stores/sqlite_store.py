@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from mock_server.domain import CustomerSession
+from mock_server.process import process_id
 from mock_server.store import Revision, StaleWrite
 from mock_server.wire import dumps_session, format_time, loads_session
 
@@ -88,7 +89,7 @@ class SqliteSessionStore:
         self._clock = clock
         self._idle: list[sqlite3.Connection] = []
         self._pool_lock = threading.Lock()
-        self._pid = os.getpid()
+        self._pid = process_id()
         self._last_purge = clock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # IF NOT EXISTS: every worker process runs this at start, on a new or a kept file.
@@ -118,9 +119,9 @@ class SqliteSessionStore:
         # A small pool rather than a connection per thread: a thread-per-connection server
         # would otherwise open a database connection for every client connection it accepts.
         with self._pool_lock:
-            if self._pid != os.getpid():
+            if self._pid != process_id():
                 # Connections inherited through fork() must never be used, nor closed here.
-                self._idle, self._pid = [], os.getpid()
+                self._idle, self._pid = [], process_id()
             db = self._idle.pop() if self._idle else None
         if db is None:
             db = self._connect()
@@ -301,7 +302,7 @@ class SqliteSessionStore:
         """Close the idle connections of this process; the file and its data stay."""
         with self._pool_lock:
             idle, self._idle = self._idle, []
-            inherited = self._pid != os.getpid()
+            inherited = self._pid != process_id()
         if not inherited:
             for db in idle:
                 db.close()
