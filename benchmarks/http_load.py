@@ -71,9 +71,18 @@ def gunicorn(app: str) -> list[str]:
     return [str(BIN / "gunicorn"), "--workers", str(WORKERS), "--bind", "127.0.0.1:{port}", app]
 
 
-# The one place that says how "our mock" is served. Once `serve --workers` exists, this can be
-# [str(BIN / "customer-session-mock"), "serve", "--workers", "2", "--port", "{port}"].
-MOCK_SERVER_COMMAND = gunicorn("mock_server.wsgi:app")
+# The one place that says how "our mock" is served: as its users serve it, on the default SQLite
+# store (a fresh file per server, in the run's temporary folder).
+MOCK_SERVER_COMMAND = [
+    str(BIN / "customer-session-mock"),
+    "serve",
+    "--workers",
+    str(WORKERS),
+    "--port",
+    "{port}",
+    "--store",
+    "sqlite:///{tmp}/{port}.db",
+]
 MOCK_ENV = {"CSM_PRELOAD": str(PRELOAD), "CSM_SEED": "42"}
 
 
@@ -102,6 +111,7 @@ def servers(with_prism: bool) -> list[Server]:
             MOCK_SERVER_COMMAND,
             {**MOCK_ENV, "CSM_VALIDATOR": "openapi-core"},
         ),
+        Server("mock, 8 threads per worker", MOCK_SERVER_COMMAND, {**MOCK_ENV, "CSM_THREADS": "8"}),
     ]
     if with_prism:
         prism = ["npx", "--yes", PRISM, "mock", "--host", "127.0.0.1", "--port", "{port}"]
@@ -169,9 +179,10 @@ class Running:
 
 @contextmanager
 def running(server: Server, probe_path: str, timeout: float = 60) -> Iterator[Running]:
-    """Start a server on a free port; yield where it runs; stop it."""
+    """Start a server on a free port, with a scratch folder; yield where it runs; stop it."""
     port = free_port()
-    command = [part.format(port=port) for part in server.command]
+    scratch = tempfile.TemporaryDirectory()
+    command = [part.format(port=port, tmp=scratch.name) for part in server.command]
     log = tempfile.TemporaryFile()
     process = subprocess.Popen(
         command,
@@ -197,6 +208,7 @@ def running(server: Server, probe_path: str, timeout: float = 60) -> Iterator[Ru
             os.killpg(process.pid, 9)
             process.wait()
         log.close()
+        scratch.cleanup()
 
 
 def lua_scripts(directory: Path, ids: list[str]) -> dict[str, Path]:
@@ -414,8 +426,10 @@ def markdown(
     lines = [
         "# HTTP benchmark: customer-session-mock vs a bare Flask app and Prism",
         "",
-        f"wrk, {CONNECTIONS} connections, 2 threads, loopback; Python servers on gunicorn with "
-        f"{WORKERS} sync workers. Medians of {rounds} interleaved runs; ratio = req/s over the "
+        f"wrk, {CONNECTIONS} connections, 2 threads, loopback; every Python server on gunicorn "
+        f"with {WORKERS} sync workers, the mock as its users start it "
+        f"(`customer-session-mock serve --workers {WORKERS}`, on its default SQLite store, "
+        f"access log on). Medians of {rounds} interleaved runs; ratio = req/s over the "
         "bare Flask app's in the same run. CPU us/req: user + system CPU time of the server's "
         "processes per answered request (the load generator excluded), which other work on "
         "the machine disturbs far less than req/s.",

@@ -11,13 +11,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,16 +31,14 @@ create_app(Settings(preload={preload}, validator="{validator}"))
 print(time.perf_counter() - start)
 """
 
+# What `customer-session-mock fixtures` does: generate, check each session, write NDJSON.
 GENERATOR = """
-import resource, time
-from mock_server.generator import SessionGenerator, GeneratorOptions
-from mock_server.wire import dumps_session
+import os, resource, time
+from mock_server.fixture_files import write_records
+from mock_server.fixtures import generate_sessions
 start = time.perf_counter()
-generator = SessionGenerator(42, GeneratorOptions(application_id=1))
-count = 0
-for session in generator.sessions({sessions}):
-    dumps_session(session)
-    count += 1
+with open(os.devnull, "wb") as sink:
+    count = write_records(generate_sessions({sessions}, 42), sink, "ndjson")
 elapsed = time.perf_counter() - start
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(count / elapsed, peak)
@@ -75,70 +71,20 @@ def generator(runs: int, sessions: int) -> tuple[float, float]:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))  # port 0: let the OS pick
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _schemathesis_against_live_mock() -> tuple[str, float]:
-    """One Schemathesis CLI run against `customer-session-mock serve` on a free port."""
-    port = _free_port()
-    server = subprocess.Popen(
-        [str(BIN / "customer-session-mock"), "serve", "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/openapi.json"
-    try:
-        deadline = time.perf_counter() + 30
-        while time.perf_counter() < deadline:
-            try:
-                urllib.request.urlopen(url, timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        command = [
-            str(BIN / "schemathesis"),
-            "run",
-            url,
-            "--header",
-            "Authorization: ApiKey-v1 bench",
-            "--max-examples",
-            "30",
-            "--seed",
-            "1",
-        ]
-        start = time.perf_counter()
-        with tempfile.TemporaryDirectory() as scratch:  # its cache and reports stay out of the tree
-            subprocess.run(command, cwd=scratch, capture_output=True, timeout=900)
-        shown = ["schemathesis", *command[1:]]
-        shown[2] = "http://127.0.0.1:PORT/openapi.json"
-        return " ".join(shown), time.perf_counter() - start
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
 def contract_suite(runs: int) -> tuple[str, float]:
-    """Median wall time of the contract tests against the mock.
+    """Median wall time of `customer-session-mock contract` against the mock it starts.
 
-    The project's contract_tests/ when it has tests; otherwise Schemathesis' own CLI against
-    a live mock, so the number exists either way.
+    Workflows and Schemathesis with the business checks, at the command's defaults: what a
+    CI job runs.
     """
-    suite = ROOT / "contract_tests"
-    if not any(suite.glob("test_*.py")):
-        samples = [_schemathesis_against_live_mock() for _ in range(runs)]
-        return samples[0][0], statistics.median(seconds for _, seconds in samples)
-    command = [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(suite)]
+    command = [str(BIN / "customer-session-mock"), "contract"]
     times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(command, cwd=ROOT, capture_output=True, timeout=1800)
-        times.append(time.perf_counter() - start)
-    return "pytest -q contract_tests", statistics.median(times)
+    with tempfile.TemporaryDirectory() as scratch:  # its cache and reports stay out of the tree
+        for _ in range(runs):
+            start = time.perf_counter()
+            subprocess.run(command, cwd=scratch, capture_output=True, timeout=1800, check=True)
+            times.append(time.perf_counter() - start)
+    return "customer-session-mock contract", statistics.median(times)
 
 
 def main() -> None:
@@ -176,7 +122,7 @@ def main() -> None:
             f"| {seconds:.2f} s |"
         )
     lines.append(
-        f"| fixture generator, {args.sessions:,} sessions generated and serialised "
+        f"| fixture generator, {args.sessions:,} sessions generated, checked and written "
         f"| {rate:,.0f} sessions/s |"
     )
     lines.append(f"| fixture generator, peak resident memory | {peak:.0f} MiB |")
