@@ -61,6 +61,23 @@ CREATE TABLE IF NOT EXISTS marks.update_marks (
 """
 
 
+def _use_wal(db: sqlite3.Connection, schema: str) -> None:
+    """Put a database in WAL mode (a no-op once it is, as the mode is kept in the file).
+
+    The switch needs the file to itself, and SQLite does not always wait for it: processes
+    opening a new store at the same moment retry until the first has made the switch.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            db.execute(f"PRAGMA {schema}.journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
+
+
 class SqliteSessionStore:
     """Sessions, profile claims and update marks in one SQLite database file.
 
@@ -104,13 +121,13 @@ class SqliteSessionStore:
             check_same_thread=False,  # pooled: used by one thread at a time, not always the same
         )
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        db.execute("PRAGMA journal_mode = WAL")
+        _use_wal(db, "main")
         db.execute(f"PRAGMA synchronous = {self._synchronous}")
         # In-flight marks live a request long, in their own file: marking a PUT then neither
         # waits for the sessions' write lock nor makes other processes drop their cached pages
         # of the sessions.
         db.execute("ATTACH DATABASE ? AS marks", (str(self.marks_path),))
-        db.execute("PRAGMA marks.journal_mode = WAL")
+        _use_wal(db, "marks")
         db.execute("PRAGMA marks.synchronous = normal")
         return db
 
