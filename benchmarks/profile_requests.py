@@ -1,7 +1,7 @@
 """Where a request's time goes: the mock's WSGI app called directly, under pyinstrument.
 
 No HTTP server and no client, so the profile shows only the app: Flask, validation, rules,
-serialisation. `python benchmarks/profile_requests.py [--validator compiled] [--html out.html]`
+serialisation. `python -m benchmarks.profile_requests [--validator compiled] [--html out.html]`
 """
 
 from __future__ import annotations

@@ -136,7 +136,7 @@ def register_error_handlers(app: Flask) -> None:
     """Answer every error as JSON `ErrorResponse`, never as HTML."""
 
     def handle(exc: Exception) -> Response:
-        from mock_server.answers import json_answer
+        from mock_server.answers import json_answer  # it imports validation, which imports us
 
         error = as_api_error(exc)
         response = json_answer(error.to_body(), error.status)

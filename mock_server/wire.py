@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import orjson
 
@@ -29,6 +29,8 @@ _MEASURES = ("weight", "height", "width", "length", "position")
 # store returns the text of its last write until the session is written again, so most reads
 # parse and build nothing. Both caches are per process, shared by its threads, and bounded.
 _RECENT_SESSIONS: Final = 4096
+K = TypeVar("K")
+V = TypeVar("V")
 _recent_texts: dict[str, CustomerSession] = {}
 _documents: dict[int, tuple[CustomerSession, JsonObject]] = {}
 
@@ -136,9 +138,7 @@ def session_to_json(session: CustomerSession) -> JsonObject:
     if known is not None and known[0] is session:  # the id of a collected one may be reused
         return known[1]
     document = _session_document(session)
-    while len(_documents) >= _RECENT_SESSIONS:  # dicts keep insertion order: oldest first
-        _documents.pop(next(iter(_documents)), None)
-    _documents[id(session)] = (session, document)
+    _keep(_documents, id(session), (session, document))
     return document
 
 
@@ -202,7 +202,7 @@ def dumps_session(session: CustomerSession) -> str:
         text = orjson.dumps(document, option=orjson.OPT_SORT_KEYS).decode()
     except TypeError:  # integers beyond 64 bits, which a client may send in attributes
         text = json.dumps(document, sort_keys=True, separators=(",", ":"))
-    _remember(text, session)
+    _keep(_recent_texts, text, session)
     return text
 
 
@@ -212,14 +212,18 @@ def loads_session(text: str | bytes) -> CustomerSession:
     session = _recent_texts.get(key)
     if session is None:
         session = session_from_json(json.loads(key))
-        _remember(key, session)
+        _keep(_recent_texts, key, session)
     return session
 
 
-def _remember(text: str, session: CustomerSession) -> None:
-    while len(_recent_texts) >= _RECENT_SESSIONS:  # dicts keep insertion order: oldest first
-        _recent_texts.pop(next(iter(_recent_texts)), None)
-    _recent_texts[text] = session
+def _keep(cache: dict[K, V], key: K, value: V) -> None:
+    """Add to a bounded cache, forgetting the oldest entries (dicts keep insertion order)."""
+    while len(cache) >= _RECENT_SESSIONS:
+        try:
+            cache.pop(next(iter(cache)), None)
+        except (RuntimeError, StopIteration):  # another thread changed it meanwhile
+            break
+    cache[key] = value
 
 
 RESPONSE_PARTS = (
