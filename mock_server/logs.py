@@ -44,9 +44,3 @@ def configure_logging(log_format: str = "text", level: int = logging.INFO) -> No
     root.setLevel(level)
     # The access log of mock_server.access replaces werkzeug's per-request lines.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    # A line per request: skip what no format here shows, as the logging HOWTO's
-    # "Optimization" section describes (the caller's source line, thread, process ids).
-    logging._srcfile = None
-    logging.logThreads = False
-    logging.logProcesses = False
-    logging.logMultiprocessing = False

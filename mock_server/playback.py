@@ -71,5 +71,6 @@ def scenario_answer(
     session = body.get("customerSession") if status == 200 else None
     if isinstance(session, dict):
         # Examples are written for application 1; the answer is the caller's application's.
-        session["applicationId"] = application_id
+        # A copy: the session document may be shared (see wire.session_to_json).
+        body = {**body, "customerSession": {**session, "applicationId": application_id}}
     return status, body

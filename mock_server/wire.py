@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Final, TypeVar
+from typing import Any
 
 import orjson
 
@@ -19,20 +19,14 @@ from mock_server.domain import (
     SessionUpdate,
     session_number,
 )
+from mock_server.session_cache import StoredSessions
 
 JsonObject = dict[str, Any]
 
 _MEASURES = ("weight", "height", "width", "length", "position")
 
-# Sessions are immutable, so the session a stored text was written from (or first read back
-# as) stands for every later read of that text, and a session's document is built once. A
-# store returns the text of its last write until the session is written again, so most reads
-# parse and build nothing. Both caches are per process, shared by its threads, and bounded.
-_RECENT_SESSIONS: Final = 4096
-K = TypeVar("K")
-V = TypeVar("V")
-_recent_texts: dict[str, CustomerSession] = {}
-_documents: dict[int, tuple[CustomerSession, JsonObject]] = {}
+# Sessions of the stores' texts, and their documents: see session_cache.
+_stored = StoredSessions()
 
 
 def format_time(moment: datetime) -> str:
@@ -129,16 +123,15 @@ def update_from_json(data: Mapping[str, Any]) -> SessionUpdate:
 
 
 def session_to_json(session: CustomerSession) -> JsonObject:
-    """The `CustomerSessionV2` document of a session; shared, so never change it.
+    """The `CustomerSessionV2` document of a session; it may be shared, so never change it.
 
-    A session is immutable, so its document is built once per session object: a stored
-    session read again and again (see loads_session) is answered without rebuilding it.
+    A stored session read again and again (see loads_session) is built once.
     """
-    known = _documents.get(id(session))
-    if known is not None and known[0] is session:  # the id of a collected one may be reused
-        return known[1]
+    known = _stored.document(session)
+    if known is not None:
+        return known
     document = _session_document(session)
-    _keep(_documents, id(session), (session, document))
+    _stored.keep_document(session, document)
     return document
 
 
@@ -202,28 +195,18 @@ def dumps_session(session: CustomerSession) -> str:
         text = orjson.dumps(document, option=orjson.OPT_SORT_KEYS).decode()
     except TypeError:  # integers beyond 64 bits, which a client may send in attributes
         text = json.dumps(document, sort_keys=True, separators=(",", ":"))
-    _keep(_recent_texts, text, session)
+    _stored.keep(text, session, document)
     return text
 
 
 def loads_session(text: str | bytes) -> CustomerSession:
     """The inverse of `dumps_session`."""
     key = text.decode() if isinstance(text, bytes) else text
-    session = _recent_texts.get(key)
+    session = _stored.session(key)
     if session is None:
         session = session_from_json(json.loads(key))
-        _keep(_recent_texts, key, session)
+        _stored.keep(key, session, None)
     return session
-
-
-def _keep(cache: dict[K, V], key: K, value: V) -> None:
-    """Add to a bounded cache, forgetting the oldest entries (dicts keep insertion order)."""
-    while len(cache) >= _RECENT_SESSIONS:
-        try:
-            cache.pop(next(iter(cache)), None)
-        except (RuntimeError, StopIteration):  # another thread changed it meanwhile
-            break
-    cache[key] = value
 
 
 RESPONSE_PARTS = (
