@@ -21,6 +21,7 @@ from mock_server.session_loader import (
     put_sessions,
     sessions_from_documents,
 )
+from mock_server.validation import parse_json_bytes
 
 if TYPE_CHECKING:
     from mock_server.app import MockState
@@ -131,7 +132,9 @@ def reset() -> Response:
 def load_fixtures() -> Response:
     """Add (or replace) sessions given as a JSON array of CustomerSessionV2 documents."""
     state = _state()
-    documents = request.get_json(silent=True)
+    # Read as the API reads bodies: NaN, Infinity and numbers beyond a double are refused.
+    body = request.get_data(cache=True)
+    documents = parse_json_bytes(body, max_depth=state.settings.max_json_depth)
     try:
         sessions = sessions_from_documents(state.spec, documents)
     except InvalidSessionDocuments as exc:

@@ -1,7 +1,8 @@
 """JSON answers serialised once, keeping the document they came from for response validation.
 
 Validating the document an answer was serialised from spares parsing the answer back; the
-bytes and the document cannot disagree, as one is made from the other right here.
+bytes are made from that document right here. (orjson writes a non-finite float as null; no
+request body can bring one in, as both JSON parsers refuse them.)
 """
 
 from __future__ import annotations

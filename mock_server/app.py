@@ -126,6 +126,7 @@ def create_app(
     app.register_blueprint(admin)
     app.after_request(record_exchange)
     # Browsers may call the API and read the contract; the admin API stays same-origin.
+    hooks_before_cors = len(app.after_request_funcs.get(None, []))
     CORS(
         app,
         resources={r"/v2/*": {}, r"/openapi.*": {}},
@@ -136,19 +137,23 @@ def create_app(
         # A request without Origin is no CORS request: it gets no CORS headers.
         always_send=False,
     )
-    _skip_cors_without_origin(app)
+    _skip_cors_without_origin(app, hooks_before_cors)
     app.wsgi_app = Delivery(app.wsgi_app, state.journal)  # type: ignore[method-assign]
     return app
 
 
-def _skip_cors_without_origin(app: Flask) -> None:
+def _skip_cors_without_origin(app: Flask, hooks_before_cors: int) -> None:
     """Run flask-cors's after-request step only for requests that carry an Origin.
 
     Without Origin it adds nothing (`always_send=False`), yet matching its resources and
     reading the headers costs about a tenth of a request's time; browsers always send Origin.
     """
     hooks = app.after_request_funcs[None]
-    cors_step = cast("Callable[[Response], Response]", hooks[-1])  # CORS(app) just added it
+    added = hooks[hooks_before_cors:]
+    if len(added) != 1:  # a flask-cors that works otherwise: leave its hooks as they are
+        logger.warning("flask-cors added %d after-request steps; expected one", len(added))
+        return
+    cors_step = cast("Callable[[Response], Response]", added[0])
 
     def cors_for_origins(response: Response) -> Response:
         if "HTTP_ORIGIN" not in request.environ:

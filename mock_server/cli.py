@@ -235,6 +235,12 @@ def serve(
         store_url=store_url or default_store_url(),
         session_ttl=session_ttl,
     )
+    if threads > 1 and workers == 1:
+        click.echo(
+            "Note: --threads applies to --workers; one process serves each connection "
+            "in its own thread already.",
+            err=True,
+        )
     if workers > 1 and not is_shared(settings.store_url):
         raise click.UsageError(
             f"--workers {workers} needs a store that processes share: memory:// lives inside "

@@ -31,20 +31,23 @@ def masked_authorization(value: str) -> str:
 
 
 def header_fields(environ: Mapping[str, Any]) -> dict[str, str]:
-    """The request header fields of a WSGI environ, under their WSGI names."""
-    return {
+    """The request header fields of a WSGI environ, under their WSGI names, key masked.
+
+    Masked now, so that no copy of a full key is kept, logged or shown.
+    """
+    fields = {
         name: value
         for name, value in environ.items()
         if name.startswith("HTTP_") or name in ("CONTENT_TYPE", "CONTENT_LENGTH")
     }
+    if "HTTP_AUTHORIZATION" in fields:
+        fields["HTTP_AUTHORIZATION"] = masked_authorization(fields["HTTP_AUTHORIZATION"])
+    return fields
 
 
 def shown_headers(fields: Mapping[str, str]) -> dict[str, str]:
-    """Header fields as the journal shows them: HTTP names, the API key masked."""
-    return {
-        name: masked_authorization(value) if name.lower() == "authorization" else value
-        for name, value in EnvironHeaders(dict(fields)).items()
-    }
+    """Header fields as the journal shows them: under their HTTP names."""
+    return dict(EnvironHeaders(dict(fields)).items())
 
 
 def shown_body(head: bytes | None, size: int) -> str | None:
@@ -71,7 +74,7 @@ class JournalEntry:
     fault: str | None = None
     delay_ms: float = 0.0
     problems: list[str] = field(default_factory=list)
-    # WSGI names (HTTP_AUTHORIZATION), unmasked: shown_headers() formats them when read.
+    # WSGI names (HTTP_AUTHORIZATION), key masked: shown_headers() names them when read.
     request_headers: dict[str, str] = field(default_factory=dict)
     # The first MAX_JOURNAL_BODY bytes of the body, and its whole size.
     request_body: bytes | None = None

@@ -1,7 +1,7 @@
 """The id of this process without a system call per read: kept current across fork().
 
-Stores and mark tokens check it on every request to notice they now run in a forked worker;
-os.getpid() is a system call each time.
+The SQLite store checks it whenever it lends a connection, to notice it now runs in a forked
+worker; os.getpid() is a system call each time.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import uuid
 from typing import TYPE_CHECKING, Any, Final
 
@@ -19,7 +20,6 @@ from mock_server.errors import ApiError, ErrorItem
 from mock_server.faults import client_socket
 from mock_server.latency import MAX_DELAY_MS
 from mock_server.playback import injected_error, scenario_answer
-from mock_server.process import process_id
 from mock_server.scenario import Scenario, read_scenario
 from mock_server.schemas import compile_schema
 from mock_server.validation import UNPARSED, parse_json_body, query_flag
@@ -166,22 +166,19 @@ def _fault_placeholder(current: Request, exchange: Exchange, fault: str, source:
 class _MarkTokens:
     """Tokens no other holder of an in-flight mark has: a random prefix per process, a counter.
 
-    Cheaper than a uuid4 per request; the prefix is drawn again in a forked worker, whose
-    counter would otherwise repeat its parent's.
+    Cheaper than a uuid4 per request. A forked worker draws its own prefix, as its counter
+    would otherwise repeat its parent's.
     """
 
     def __init__(self) -> None:
-        self._pid = -1
-        self._prefix = ""
+        self._start()
+        os.register_at_fork(after_in_child=self._start)
+
+    def _start(self) -> None:
+        self._prefix = uuid.uuid4().hex
         self._counter = itertools.count()
 
     def __next__(self) -> str:
-        if self._pid != process_id():
-            self._pid, self._prefix, self._counter = (
-                process_id(),
-                uuid.uuid4().hex,
-                itertools.count(),
-            )
         return f"{self._prefix}-{next(self._counter)}"
 
 

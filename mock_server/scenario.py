@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Final
 
 from mock_server.errors import ApiError, ErrorItem
@@ -74,7 +75,7 @@ def _invalid(source: str, details: str) -> ApiError:
 
 
 # What nearly every request asks for: nothing. Frozen, so one instance serves them all.
-NO_SCENARIO: Final = Scenario()
+NO_SCENARIO: Final = Scenario(sources=MappingProxyType({}))
 
 
 def read_scenario(prefer_header: str | None, query: Mapping[str, str]) -> Scenario:

@@ -58,6 +58,8 @@ CREATE TABLE IF NOT EXISTS marks.update_marks (
     expires REAL NOT NULL,
     PRIMARY KEY (application_id, integration_id)
 ) WITHOUT ROWID;
+-- Where marks lived before they had a file of their own.
+DROP TABLE IF EXISTS main.update_marks;
 """
 
 
@@ -70,12 +72,17 @@ def _use_wal(db: sqlite3.Connection, schema: str) -> None:
     deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
     while True:
         try:
-            db.execute(f"PRAGMA {schema}.journal_mode = WAL")
-            return
+            (mode,) = db.execute(f"PRAGMA {schema}.journal_mode = WAL").fetchone()
+            if str(mode).lower() == "wal":
+                return
+            problem = f"{schema} database stays in journal mode {mode!r}"
         except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:  # BUSY_RECOVERY etc. too
                 raise
-            time.sleep(0.005)
+            problem = str(exc)
+        if time.monotonic() > deadline:
+            raise sqlite3.OperationalError(f"cannot switch to WAL: {problem}")
+        time.sleep(0.005)
 
 
 class SqliteSessionStore:
@@ -123,9 +130,9 @@ class SqliteSessionStore:
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         _use_wal(db, "main")
         db.execute(f"PRAGMA synchronous = {self._synchronous}")
-        # In-flight marks live a request long, in their own file: marking a PUT then neither
-        # waits for the sessions' write lock nor makes other processes drop their cached pages
-        # of the sessions.
+        # In-flight marks live a request long, in their own file: marking a PUT waits for no
+        # session's commit (only for the rare transaction that claims a profile, purges or
+        # clears, which locks both) and makes no process drop its cached session pages.
         db.execute("ATTACH DATABASE ? AS marks", (str(self.marks_path),))
         _use_wal(db, "marks")
         db.execute("PRAGMA marks.synchronous = normal")

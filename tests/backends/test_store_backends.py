@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -336,6 +337,36 @@ def _open_files(path: Path) -> int:
         except OSError:
             continue
     return count
+
+
+def test_sqlite_opens_a_file_whose_marks_lived_with_the_sessions(tmp_path: Path) -> None:
+    # Given a store file as earlier versions left it: sessions, and marks in the same file
+    path = tmp_path / "earlier.db"
+    earlier = SqliteSessionStore(path)
+    earlier.save(a_session("kept"), None)
+    earlier.close()
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE update_marks (application_id INTEGER NOT NULL, integration_id TEXT"
+            " NOT NULL, token TEXT NOT NULL, expires REAL NOT NULL,"
+            " PRIMARY KEY (application_id, integration_id)) WITHOUT ROWID"
+        )
+        db.execute("INSERT INTO update_marks VALUES (?, 'kept', 'stale', 1e18)", (APP,))
+    db.close()
+
+    # When this version opens it
+    store = SqliteSessionStore(path)
+
+    # Then the sessions are there, the old marks table is gone, and marks work
+    assert store.get(APP, "kept") is not None
+    assert store.try_lock(APP, "kept", "new-holder", 60)
+    assert not store.try_lock(APP, "kept", "other-holder", 60)
+    store.close()
+    with sqlite3.connect(path) as db:
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+    db.close()
+    assert "update_marks" not in tables
+    assert "sessions" in tables
 
 
 def test_sqlite_keeps_a_bounded_pool_whatever_the_number_of_threads(tmp_path: Path) -> None:
