@@ -7,26 +7,17 @@ request body can bring one in, as both JSON parsers refuse them.)
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import orjson
 from flask import Response, g
 
 from mock_server.validation import UNPARSED
-
-
-def serialise(document: object) -> bytes:
-    """Compact JSON, keys in the order the document has them."""
-    try:
-        return orjson.dumps(document)  # several times faster than json.dumps
-    except TypeError:  # integers beyond 64 bits, which a client may send in attributes
-        return json.dumps(document, separators=(",", ":")).encode()
+from mock_server.wire import dumps_json
 
 
 def json_answer(document: object, status: int = 200) -> Response:
     """An `application/json` answer of `document`, remembered as this request's answer."""
-    response = Response(serialise(document), status=status, mimetype="application/json")
+    response = Response(dumps_json(document), status=status, mimetype="application/json")
     g.answer = (response, document)
     return response
 

@@ -76,42 +76,41 @@ def _depth_exceeds(document: Any, limit: int) -> bool:
     return False
 
 
-def _infinite_number(document: Any) -> str | None:
-    """Where the first number too large for a double (1e400 reads as infinity) is."""
+def _nodes(document: Any) -> Iterator[tuple[tuple[object, ...], Any]]:
+    """Every value of a document with its path, depth first; iterative, so a hostile
+    document cannot exhaust the interpreter's stack."""
     stack: list[tuple[Any, tuple[object, ...]]] = [(document, ())]
     while stack:
         value, path = stack.pop()
-        if isinstance(value, float) and math.isinf(value):
-            return json_pointer(path)
+        yield path, value
         if isinstance(value, dict):
             stack.extend((child, (*path, key)) for key, child in value.items())
         elif isinstance(value, list):
             stack.extend((child, (*path, index)) for index, child in enumerate(value))
+
+
+def _infinite_number(document: Any) -> str | None:
+    """Where the first number too large for a double (1e400 reads as infinity) is."""
+    for path, value in _nodes(document):
+        if isinstance(value, float) and math.isinf(value):
+            return json_pointer(path)
     return None
 
 
 def _unencodable_string(document: Any) -> str | None:
     """Where the first key or string that is not Unicode text is, as a JSON pointer."""
-    stack: list[tuple[Any, tuple[object, ...]]] = [(document, ())]
-    while stack:
-        value, path = stack.pop()
+    for path, value in _nodes(document):
         if isinstance(value, str):
-            children: Iterable[tuple[object, Any]] = ()
-            strings = [value]
+            texts = [value]
         elif isinstance(value, dict):
-            children = value.items()
-            strings = list(value)
-        elif isinstance(value, list):
-            children = enumerate(value)
-            strings = []
+            texts = list(value)  # its keys
         else:
             continue
-        for text in strings:
+        for text in texts:
             try:
                 text.encode("utf-8")
             except UnicodeEncodeError:
                 return json_pointer(path)  # a bad key: its object, not the key itself
-        stack.extend((child, (*path, key)) for key, child in children)
     return None
 
 

@@ -188,13 +188,18 @@ def session_from_json(data: Mapping[str, Any]) -> CustomerSession:
     )
 
 
+def dumps_json(document: object, *, sort_keys: bool = False) -> bytes:
+    """Compact JSON of a document (keys in its order unless sorted), as the mock writes it."""
+    try:
+        return orjson.dumps(document, option=orjson.OPT_SORT_KEYS if sort_keys else None)
+    except TypeError:  # integers beyond 64 bits, which a client may send in attributes
+        return json.dumps(document, sort_keys=sort_keys, separators=(",", ":")).encode()
+
+
 def dumps_session(session: CustomerSession) -> str:
     """Compact, key-sorted JSON of a session, as stores keep it."""
     document = session_to_json(session)
-    try:
-        text = orjson.dumps(document, option=orjson.OPT_SORT_KEYS).decode()
-    except TypeError:  # integers beyond 64 bits, which a client may send in attributes
-        text = json.dumps(document, sort_keys=True, separators=(",", ":"))
+    text = dumps_json(document, sort_keys=True).decode()
     _stored.keep(text, session, document)
     return text
 
