@@ -69,7 +69,10 @@ def main() -> None:
         stderr=subprocess.DEVNULL,
     )
     server = make_server(
-        "127.0.0.1", 0, create_app(Settings(api_keys={"compare": 1}, preload=0)), threaded=True
+        "127.0.0.1",
+        0,
+        create_app(Settings(store_url="memory://", api_keys={"compare": 1}, preload=0)),
+        threaded=True,
     )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -16,8 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-from mock_server.fixture_files import write_records
-from mock_server.fixtures import generate_sessions
+from mock_server.fixtures.files import write_records
+from mock_server.fixtures.sessions import generate_sessions
 
 
 def cpu_seconds(count: int, *, validate: bool, fmt: str = "ndjson") -> float:

@@ -133,9 +133,9 @@ def free_port() -> int:
 def preloaded_ids() -> list[str]:
     """The integration ids the mock preloads with the bench's seed, to GET real sessions."""
     from mock_server import Settings, create_app
-    from mock_server.app import mock_state
+    from mock_server.http.state import mock_state
 
-    app = create_app(Settings(preload=PRELOAD, seed=42))
+    app = create_app(Settings(store_url="memory://", preload=PRELOAD, seed=42))
     with app.app_context():
         return list(mock_state().preloaded_ids)
 

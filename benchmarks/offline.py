@@ -27,15 +27,15 @@ STARTUP = """
 import time
 start = time.perf_counter()
 from mock_server import Settings, create_app
-create_app(Settings(preload={preload}, validator="{validator}"))
+create_app(Settings(store_url="memory://", preload={preload}, validator="{validator}"))
 print(time.perf_counter() - start)
 """
 
 # What `customer-session-mock fixtures` does: generate, check each session, write NDJSON.
 GENERATOR = """
 import os, resource, time
-from mock_server.fixture_files import write_records
-from mock_server.fixtures import generate_sessions
+from mock_server.fixtures.files import write_records
+from mock_server.fixtures.sessions import generate_sessions
 start = time.perf_counter()
 with open(os.devnull, "wb") as sink:
     count = write_records(generate_sessions({sessions}, 42), sink, "ndjson")

@@ -21,7 +21,7 @@ from werkzeug.test import EnvironBuilder
 from benchmarks.bare_app import app as bare_app
 from benchmarks.http_load import AUTH_HEADER, PUT_BODY
 from mock_server import Settings, create_app
-from mock_server.app import mock_state
+from mock_server.http.state import mock_state
 
 
 def _environ_factory(method: str, path: str, body: bytes | None) -> Callable[[], dict[str, Any]]:
@@ -51,7 +51,7 @@ def main() -> None:
     parser.add_argument("--html", help="write pyinstrument's HTML report here")
     parser.add_argument("--no-profile", action="store_true", help="only the timings")
     args = parser.parse_args()
-    app = create_app(Settings(preload=200, validator=args.validator))
+    app = create_app(Settings(store_url="memory://", preload=200, validator=args.validator))
     with app.app_context():
         ids = mock_state().preloaded_ids
     body = json.dumps(PUT_BODY).encode()

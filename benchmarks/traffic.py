@@ -50,7 +50,7 @@ def timed_gets(url: str, count: int, headers: dict[str, str]) -> list[float]:
 
 
 def main() -> None:
-    base = Settings(api_keys={"bench": 1}, preload=1)
+    base = Settings(store_url="memory://", api_keys={"bench": 1}, preload=1)
     url, stop = serve(base)
     session = url + "/v2/customer_sessions/bench-1"
     requests.put(session, json={"customerSession": {"profileId": "p"}}, headers=AUTH, timeout=30)
@@ -79,7 +79,9 @@ def main() -> None:
         ("20-200ms", "uniform 20-200ms"),
         ("median=80ms,sigma=0.4", "lognormal median=80ms,sigma=0.4"),
     ):
-        url, stop = serve(Settings(api_keys={"bench": 1}, preload=0, latency=latency))
+        url, stop = serve(
+            Settings(store_url="memory://", api_keys={"bench": 1}, preload=0, latency=latency)
+        )
         observed = [t - baseline for t in timed_gets(url + "/v2/customer_sessions/x", 60, AUTH)]
         quartiles = statistics.quantiles(observed, n=4)
         report(
@@ -88,7 +90,9 @@ def main() -> None:
         )
         stop()
 
-    url, stop = serve(Settings(api_keys={"bench": 1}, preload=0, error_rate=0.05))
+    url, stop = serve(
+        Settings(store_url="memory://", api_keys={"bench": 1}, preload=0, error_rate=0.05)
+    )
     statuses: Counter[int] = Counter()
     with requests.Session() as http:
         for index in range(2000):

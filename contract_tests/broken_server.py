@@ -14,14 +14,14 @@ from typing import Any
 from flask import Flask, Response, request
 
 from mock_server import Settings, create_app
-from mock_server.app import EXTENSION
-from mock_server.domain import (
+from mock_server.core.domain import (
     UNSET,
     CustomerSession,
     InvalidTransition,
     SessionUpdate,
 )
-from mock_server.service import SessionService
+from mock_server.core.service import SessionService
+from mock_server.http.state import state_of
 
 
 class Fault(enum.StrEnum):
@@ -68,18 +68,18 @@ class FaultyService(SessionService):
         if self.fault is Fault.UPDATES_LOST and existing is not None:
             dry = True
         if self.fault is Fault.UPDATE_REPLACES:
+            # Every field the request does not name is emptied instead of kept.
             update = SessionUpdate(
-                **{
-                    name: (() if name != "profile_id" else "") if value is UNSET else value
-                    for name, value in _fields(update).items()
-                    if name not in {"state", "attributes", "referral_code", "additional_costs"}
-                },
-                state=update.state,
-                attributes={} if update.attributes is UNSET else update.attributes,
+                profile_id="" if update.profile_id is UNSET else update.profile_id,
+                coupon_codes=() if update.coupon_codes is UNSET else update.coupon_codes,
                 referral_code=update.referral_code,
+                state=update.state,
+                cart_items=() if update.cart_items is UNSET else update.cart_items,
                 additional_costs={}
                 if update.additional_costs is UNSET
                 else update.additional_costs,
+                identifiers=() if update.identifiers is UNSET else update.identifiers,
+                attributes={} if update.attributes is UNSET else update.attributes,
             )
         if self.fault is Fault.CART_CHANGE_AFTER_CLOSE and existing is not None:
             stored = existing.session
@@ -104,10 +104,6 @@ class FaultyService(SessionService):
             if not dry and current is not None:
                 self.store.save(forced, current.version)
             return forced
-
-
-def _fields(update: SessionUpdate) -> dict[str, Any]:
-    return {name: getattr(update, name) for name in SessionUpdate.__slots__}
 
 
 def _rewrite_session(session: dict[str, Any], fault: Fault, path_id: str) -> None:
@@ -175,10 +171,12 @@ def _reject_negative_prices() -> Response | None:
 def create_broken_app(fault: Fault | None, api_key: str) -> Flask:
     """The mock with `fault` switched on (None: the correct mock), accepting `api_key`."""
     keys = {} if fault is Fault.AUTH_IGNORED else {api_key: 1}
-    app = create_app(Settings(api_keys=keys, preload=0, validate_responses=fault is None))
+    app = create_app(
+        Settings(api_keys=keys, preload=0, validate_responses=fault is None, store_url="memory://")
+    )
     if fault is None:
         return app
-    state = app.extensions[EXTENSION]
+    state = state_of(app)
     state.service = FaultyService(state.service, fault)
     app.after_request(lambda response: _rewrite(response, fault))
     if fault is Fault.VALID_INPUT_REJECTED:

@@ -23,7 +23,9 @@ from werkzeug.serving import make_server
 import contract_tests.checks  # noqa: F401 - registers the business checks
 from contract_tests.client import Client, RateLimit, RequestsTransport
 from contract_tests.workflows import WorkflowResult, run_workflows
-from mock_server.spec import default_spec_path
+from mock_server.contract.spec import default_spec_path
+from mock_server.http.app import create_app
+from mock_server.settings import Settings
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -95,11 +97,9 @@ def serve_app(app: Flask) -> Iterator[str]:
 
 def serve_mock(api_key: str) -> AbstractContextManager[str]:
     """The mock with one API key, served on a free port."""
-    from mock_server import Settings, create_app
-
     # Werkzeug would log every request of the run to the terminal.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    return serve_app(create_app(Settings(api_keys={api_key: 1})))
+    return serve_app(create_app(Settings(store_url="memory://", api_keys={api_key: 1})))
 
 
 def run_contract(options: ContractOptions, echo: Echo) -> int:

@@ -25,8 +25,8 @@ from contract_tests.rules import (
     session_problems,
     to_decimal,
 )
-from mock_server.schemas import CompiledSchema, compile_schema
-from mock_server.spec import load_spec
+from mock_server.contract.schemas import CompiledSchema, compile_schema
+from mock_server.contract.spec import load_spec
 
 OPERATIONS = {
     "GET": "GET /v2/customer_sessions/{customerSessionId}",

@@ -1,20 +1,33 @@
-"""The mock's configuration: one frozen object, built from defaults, the environment or the CLI."""
+"""The mock's configuration: one frozen object, built from defaults, the environment or the CLI.
+
+The one home of every default and every `CSM_*` variable: `serve`, the gunicorn entry
+(`wsgi.py`), tests and the pytest plugin all start from `Settings`, and the command line's
+options take their defaults from it.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "CSM_"
+# Where `serve`, the gunicorn entry and every other door keep sessions unless told otherwise:
+# a file under ./data, so state survives a restart.
+DEFAULT_STORE_URL = "sqlite:///data/customer-sessions.db"
+LOG_FORMATS = ("text", "json")
+VALIDATORS = ("compiled", "openapi-core")
 DEFAULT_APPLICATION_ID = 1
+# Seed of generated sessions: the server's preload, the fixtures command and the pytest plugin.
+DEFAULT_SEED = 42
 
 
 def parse_api_keys(specs: str | list[str] | tuple[str, ...]) -> dict[str, int]:
-    """Parse `KEY[=APPLICATION_ID]` items (a list, or one comma-separated string)."""
-    items = specs.split(",") if isinstance(specs, str) else list(specs)
+    """Parse `KEY[=APPLICATION_ID]` items (a list, or one string separated by commas or spaces)."""
+    items = re.split(r"[,\s]+", specs) if isinstance(specs, str) else list(specs)
     keys: dict[str, int] = {}
     for item in (raw.strip() for raw in items):
         if not item:
@@ -47,7 +60,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     # Seed of every generated session: the same seed gives the same sessions, byte for byte.
-    seed: int = 42
+    seed: int = DEFAULT_SEED
     # How many generated sessions the store holds at start.
     preload: int = 24
     # API key -> application id. Empty: any well-formed key is accepted for the default app.
@@ -76,9 +89,35 @@ class Settings:
     # A fixture file or folder whose sessions the store starts with, instead of generated ones.
     fixtures_path: Path | None = None
     # Where sessions live: memory://, sqlite:///path/to/file.db or redis://host:port/db.
-    store_url: str = "memory://"
+    store_url: str = DEFAULT_STORE_URL
     # Seconds after its last write that a session of a shared store expires; 0 keeps it.
     session_ttl: int = 0
+    # Worker processes (more than one: gunicorn, and a store processes share) and threads each.
+    workers: int = 1
+    threads: int = 1
+    # One readable line per request ("text"), or one JSON object per line ("json").
+    log_format: str = "text"
+
+    def __post_init__(self) -> None:
+        problems = [
+            f"{name} must be {rule}"
+            for name, ok, rule in (
+                ("port", 0 <= self.port <= 65535, "within 0..65535"),
+                ("preload", self.preload >= 0, ">= 0"),
+                ("max_body_bytes", self.max_body_bytes >= 1, ">= 1"),
+                ("max_json_depth", self.max_json_depth >= 1, ">= 1"),
+                ("error_rate", 0 <= self.error_rate <= 1, "within 0..1"),
+                ("journal_size", self.journal_size >= 0, ">= 0"),
+                ("session_ttl", self.session_ttl >= 0, ">= 0"),
+                ("workers", self.workers >= 1, ">= 1"),
+                ("threads", self.threads >= 1, ">= 1"),
+                ("validator", self.validator in VALIDATORS, "one of " + ", ".join(VALIDATORS)),
+                ("log_format", self.log_format in LOG_FORMATS, "one of " + ", ".join(LOG_FORMATS)),
+            )
+            if not ok
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -110,9 +149,19 @@ def _convert(name: str, raw: str) -> Any:
         return raw or None
     if name in ("spec_path", "fixtures_path"):
         return Path(raw)
-    if name in {"host", "store_url", "validator"}:
+    if name in {"host", "store_url", "validator", "log_format"}:
         return raw
     try:
         return int(raw)
     except ValueError:
         raise ValueError(f"{ENV_PREFIX}{name.upper()} must be an integer, not {raw!r}") from None
+
+
+def default(name: str) -> Any:
+    """The default of one setting, for the command line to show and fall back to."""
+    for spec in fields(Settings):
+        if spec.name == name:
+            if spec.default_factory is not MISSING:
+                return spec.default_factory()
+            return spec.default
+    raise KeyError(name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from mock_server import Settings, create_app
+from mock_server.http.app import create_app
+from mock_server.settings import Settings
 
 app = create_app(Settings.from_env())

@@ -15,8 +15,8 @@ from flask.testing import FlaskClient
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from mock_server import Settings, create_app
-from mock_server.app import mock_state
-from mock_server.store import SessionStore
+from mock_server.core.store import SessionStore
+from mock_server.http.state import mock_state
 
 API_KEY = "test-key"
 APPLICATION_ID = 7
@@ -40,7 +40,7 @@ def cart_body(**session: Any) -> dict[str, Any]:
 @pytest.fixture
 def settings() -> Settings:
     """One key bound to one application, a small preload."""
-    return Settings(api_keys={API_KEY: APPLICATION_ID}, preload=6, seed=1)
+    return Settings(store_url="memory://", api_keys={API_KEY: APPLICATION_ID}, preload=6, seed=1)
 
 
 @pytest.fixture
@@ -98,7 +98,9 @@ def serve_in_thread(app: Flask) -> Iterator[LiveServer]:
 @pytest.fixture(scope="session")
 def live_server_session() -> Iterator[LiveServer]:
     """One live mock for the whole run (fresh state per test via `live_server`)."""
-    app = create_app(Settings(api_keys={API_KEY: APPLICATION_ID}, preload=6, seed=1))
+    app = create_app(
+        Settings(store_url="memory://", api_keys={API_KEY: APPLICATION_ID}, preload=6, seed=1)
+    )
     yield from serve_in_thread(app)
 
 

@@ -7,20 +7,14 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
-from mock_server.errors import MockServerError
-from mock_server.store import MemorySessionStore, SessionStore
+from mock_server.core.errors import MockServerError
+from mock_server.core.store import MemorySessionStore, SessionStore
+from mock_server.stores.sqlite_store import SYNCHRONOUS_MODES, SqliteSessionStore
 
 MEMORY_URL = "memory://"
-DEFAULT_DATA_DIR = Path("data")
-DEFAULT_SQLITE_FILE = "customer-sessions.db"
 _NAMESPACE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
-__all__ = ["MEMORY_URL", "default_store_url", "describe_store", "is_shared", "open_store"]
-
-
-def default_store_url(data_dir: Path = DEFAULT_DATA_DIR) -> str:
-    """The embedded default of `serve`: one SQLite file under the data folder."""
-    return f"sqlite:///{data_dir.absolute() / DEFAULT_SQLITE_FILE}"
+__all__ = ["MEMORY_URL", "describe_store", "is_shared", "open_store"]
 
 
 def is_shared(url: str) -> bool:
@@ -81,8 +75,6 @@ def _sqlite_path(url: str) -> Path:
 
 
 def _open_sqlite(url: str, ttl: float | None) -> SessionStore:
-    from mock_server.stores.sqlite_store import SYNCHRONOUS_MODES, SqliteSessionStore
-
     options = _options(url, {"synchronous"})
     synchronous = options.get("synchronous", "normal").lower()
     if synchronous not in SYNCHRONOUS_MODES:
@@ -97,6 +89,7 @@ def _open_sqlite(url: str, ttl: float | None) -> SessionStore:
 
 
 def _open_redis(url: str, ttl: float | None) -> SessionStore:
+    # Imported when a Redis store is asked for: redis-py is a costly import nobody else needs.
     import redis
 
     from mock_server.stores.redis_store import DEFAULT_NAMESPACE, RedisSessionStore

@@ -12,9 +12,9 @@ from typing import Any
 
 import redis
 
-from mock_server.domain import CustomerSession
-from mock_server.store import Revision, StaleWrite
-from mock_server.wire import dumps_session, loads_session
+from mock_server.core.domain import CustomerSession
+from mock_server.core.store import Revision, StaleWrite
+from mock_server.wire.codec import dumps_session, loads_session
 
 DEFAULT_NAMESPACE = "csm"
 

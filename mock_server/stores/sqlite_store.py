@@ -18,10 +18,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from mock_server.domain import CustomerSession
-from mock_server.process import process_id
-from mock_server.store import Revision, StaleWrite
-from mock_server.wire import dumps_session, format_time, loads_session
+from mock_server.core.domain import CustomerSession
+from mock_server.core.store import Revision, StaleWrite
+from mock_server.stores.process import process_id
+from mock_server.wire.codec import dumps_session, format_time, loads_session
 
 Clock = Callable[[], float]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from mock_server.store import SessionStore
+from mock_server.core.store import SessionStore
 from mock_server.stores import open_store
 from tests.backends.processes import start_redis_server
 

@@ -14,8 +14,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from mock_server import Settings, create_app
-from mock_server.app import EXTENSION, MockState
-from mock_server.store import SessionStore
+from mock_server.core.store import SessionStore
+from mock_server.http.state import EXTENSION, MockState
 from mock_server.stores import open_store
 from tests.backends.serial_order import Acknowledged, check_serial_order, random_update
 from tests.conftest import API_KEY, APPLICATION_ID, AUTH, cart_body, session_url
@@ -34,7 +34,9 @@ class Mock:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.settings = Settings(api_keys={API_KEY: APPLICATION_ID}, preload=4, seed=3)
+        self.settings = Settings(
+            store_url="memory://", api_keys={API_KEY: APPLICATION_ID}, preload=4, seed=3
+        )
         self.store: SessionStore = open_store(url)
         self.app = create_app(self.settings, store=self.store)
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from mock_server.domain import CartItem, CustomerSession, new_session
-from mock_server.errors import MockServerError
-from mock_server.store import SessionStore, StaleWrite, preload
+from mock_server.core.domain import CartItem, CustomerSession, new_session
+from mock_server.core.errors import MockServerError
+from mock_server.core.store import SessionStore, StaleWrite, preload
 from mock_server.stores import describe_store, open_store
 from mock_server.stores.sqlite_store import MAX_IDLE_CONNECTIONS, SqliteSessionStore
 

@@ -14,8 +14,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from mock_server.domain import CustomerSession, new_session
-from mock_server.store import MemorySessionStore, SessionStore, StaleWrite
+from mock_server.core.domain import CustomerSession, new_session
+from mock_server.core.store import MemorySessionStore, SessionStore, StaleWrite
 from mock_server.stores import open_store
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)

@@ -1,0 +1,1 @@
+"""What a client can ask the mock to play: scenarios, examples, delays, faults, error rates."""
