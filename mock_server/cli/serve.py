@@ -226,7 +226,11 @@ def _print_banner(settings: Settings, port: int, ids: list[str]) -> None:
     click.echo(f"  store      {describe_store(settings.store_url)}")
     if settings.workers > 1:
         click.echo(f"  workers    {settings.workers} gunicorn processes")
-    key = next(iter(sorted(settings.api_keys)), "dev")
+    # The preloaded ids shown are the first application's: show a key that acts for it.
+    first_application = min(settings.application_ids())
+    key = next(
+        (key for key, app in sorted(settings.api_keys.items()) if app == first_application), "dev"
+    )
     for integration_id in ids[:BANNER_SESSIONS]:
         path = f"/v2/customer_sessions/{integration_id}"
         click.echo(f"  try        curl -H 'Authorization: ApiKey-v1 {key}' {url}{path}")
