@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import cast
 
 from flask import Flask, Response, current_app, request
@@ -19,6 +21,7 @@ from mock_server.domain import CustomerSession
 from mock_server.errors import MockServerError, register_error_handlers
 from mock_server.fixtures import load_fixture_sessions
 from mock_server.generator import GeneratorOptions, SessionGenerator
+from mock_server.inspector import inspector
 from mock_server.journal import RequestJournal
 from mock_server.latency import InvalidLatency, parse_latency
 from mock_server.recording import record_exchange
@@ -46,6 +49,8 @@ class MockState:
     traffic: TrafficControl = field(default_factory=lambda: TrafficControl(Conditions()))
     _generators: dict[tuple[int, int], SessionGenerator] = field(default_factory=dict)
     _fixture_sessions: list[CustomerSession] | None = None
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
+    started_monotonic: float = field(default_factory=time.monotonic)
 
     def generator(self, seed: int, application_id: int) -> SessionGenerator:
         """The session generator of a seed, built once (it fills a faker catalogue)."""
@@ -58,17 +63,19 @@ class MockState:
             )
         return self._generators[key]
 
-    def preload(self) -> None:
-        """Fill the store with the fixture sessions, or the generated ones of every app."""
+    def preload(self, application_id: int | None = None) -> None:
+        """Fill the store with the fixture sessions, or the generated ones of every app.
+
+        With `application_id`, only that application's (a reset of one application).
+        """
+        if application_id is not None:
+            self._preload_application(application_id)
+            return
         self.preloaded_ids.clear()
         if self.settings.fixtures_path is not None:
-            if self._fixture_sessions is None:  # read and checked once, reused by resets
-                self._fixture_sessions = load_fixture_sessions(
-                    self.settings.fixtures_path, self.spec
-                )
-            preload(self.service.store, self._fixture_sessions)
-            self.preloaded_ids.extend(s.integration_id for s in self._fixture_sessions)
-            unreachable = {s.application_id for s in self._fixture_sessions}
+            preload(self.service.store, self._fixtures())
+            self.preloaded_ids.extend(s.integration_id for s in self._fixtures())
+            unreachable = {s.application_id for s in self._fixtures()}
             unreachable -= self.settings.application_ids()
             if unreachable:
                 logger.warning(
@@ -78,15 +85,33 @@ class MockState:
                 )
             return
         for application_id in sorted(self.settings.application_ids()):
-            seed = self.settings.seed
-            if application_id != self.settings.default_application_id:
-                # Other applications get other session ids: the same id in two applications
-                # would be two sessions, and would look like one leaking across keys.
-                seed = seed * 1_000_003 + application_id
-            sessions = list(self.generator(seed, application_id).sessions(self.settings.preload))
+            sessions = self._generated(application_id)
             preload(self.service.store, sessions)
             if not self.preloaded_ids:
                 self.preloaded_ids.extend(s.integration_id for s in sessions)
+
+    def _preload_application(self, application_id: int) -> None:
+        if self.settings.fixtures_path is not None:
+            sessions = [s for s in self._fixtures() if s.application_id == application_id]
+        elif application_id in self.settings.application_ids():
+            sessions = self._generated(application_id)
+        else:
+            sessions = []
+        preload(self.service.store, sessions)
+
+    def _fixtures(self) -> list[CustomerSession]:
+        assert self.settings.fixtures_path is not None
+        if self._fixture_sessions is None:  # read and checked once, reused by resets
+            self._fixture_sessions = load_fixture_sessions(self.settings.fixtures_path, self.spec)
+        return self._fixture_sessions
+
+    def _generated(self, application_id: int) -> list[CustomerSession]:
+        seed = self.settings.seed
+        if application_id != self.settings.default_application_id:
+            # Other applications get other session ids: the same id in two applications
+            # would be two sessions, and would look like one leaking across keys.
+            seed = seed * 1_000_003 + application_id
+        return list(self.generator(seed, application_id).sessions(self.settings.preload))
 
 
 def mock_state() -> MockState:
@@ -124,8 +149,10 @@ def create_app(
     app.register_blueprint(routes.bp)
     app.register_blueprint(routes.docs)
     app.register_blueprint(admin)
+    app.register_blueprint(inspector)
     app.after_request(record_exchange)
-    # Browsers may call the API and read the contract; the admin API stays same-origin.
+    # Browsers may call the API and read the contract; the admin API and the inspector stay
+    # same-origin.
     hooks_before_cors = len(app.after_request_funcs.get(None, []))
     CORS(
         app,

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mock_server.faults import client_socket, inject_fault
-from mock_server.journal import JournalEntry, RequestJournal
+from mock_server.journal import JournalEntry, Problem, RequestJournal
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -36,10 +36,13 @@ class Exchange:
     session_id: str | None = None
     application_id: int | None = None
     scenario: str | None = None
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
     request_headers: dict[str, str] = field(default_factory=dict)
     request_body: bytes | None = None
     request_body_size: int = 0
+    response_headers: list[tuple[str, str]] = field(default_factory=list)
+    response_body: bytes | None = None
+    response_body_size: int = 0
     # Run when the answer goes to the server (or the connection breaks), after any delay:
     # e.g. release an in-flight mark. Not later, when the server closes the answer: a client
     # that has read the answer may already send its next request by then.
@@ -118,6 +121,9 @@ class Delivery:
         entry.request_headers = exchange.request_headers
         entry.request_body = exchange.request_body
         entry.request_body_size = exchange.request_body_size
+        entry.response_headers = exchange.response_headers
+        entry.response_body = exchange.response_body
+        entry.response_body_size = exchange.response_body_size
         if entry.path.startswith(UNJOURNALED_PREFIX):
             return
         self.journal.record(entry)
@@ -131,6 +137,6 @@ class Delivery:
             entry.latency_ms,
             f" session={entry.session_id}" if entry.session_id else "",
             f" scenario={entry.scenario}" if entry.scenario else "",
-            f" problems={'; '.join(entry.problems)!r}" if entry.problems else "",
+            f" problems={'; '.join(map(str, entry.problems))!r}" if entry.problems else "",
             extra={"entry": entry},  # formatted only by a JSON log formatter
         )
