@@ -223,6 +223,7 @@ def _print_banner(settings: Settings, port: int, ids: list[str]) -> None:
     else:
         click.echo(f"  seed       {settings.seed}, {len(ids)} preloaded sessions per application")
     click.echo(f"  admin      {url}/__admin/requests  (journal; loopback or X-Admin-Token)")
+    click.echo(f"  inspector  {url}/  (in a browser: requests, sessions, try it, contract)")
     click.echo(f"  store      {describe_store(settings.store_url)}")
     if settings.workers > 1:
         click.echo(f"  workers    {settings.workers} gunicorn processes")

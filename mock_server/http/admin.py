@@ -1,30 +1,50 @@
 """The admin API under /__admin/: sessions, reset, fixtures, the request journal, conditions.
 
 It is outside the contract (openapi.yaml does not list it) and needs no API key; it answers
-loopback clients, or any client that sends the admin token.
+loopback clients, or any client that sends the admin token (or the inspector's cookie that
+logging in with the token sets).
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import io
 import ipaddress
-from typing import Any
+import os
+import re
+import time
+from collections import Counter
+from dataclasses import fields
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, jsonify, request
 
 from mock_server.contract.sessions import InvalidRecord, check_sessions
-from mock_server.core.domain import CustomerSession
 from mock_server.core.errors import ApiError, ErrorItem
 from mock_server.core.store import put_sessions
+from mock_server.fixtures.files import write_records
+from mock_server.http.journal import SHOWN_KEY_CHARS, JournalFilter
 from mock_server.http.state import mock_state
 from mock_server.play.faults import FAULTS
 from mock_server.play.latency import InvalidLatency, parse_latency
+from mock_server.stores import describe_store
 from mock_server.wire import codec
 from mock_server.wire.body import parse_json_bytes
+
+if TYPE_CHECKING:
+    from mock_server.core.domain import CustomerSession
 
 admin = Blueprint("admin", __name__, url_prefix="/__admin")
 TOKEN_HEADER = "X-Admin-Token"
 UPLOAD_SOURCE = "POST /__admin/fixtures"
+# Set by the inspector's login form; holds a value derived from the token, not the token.
+ADMIN_COOKIE: Final = "csm_admin"
+_COOKIE_CONTEXT: Final = b"customer-session-mock admin cookie v1"
+_STATUS_FILTER: Final = re.compile(r"[1-5](\d\d|xx)|fault")
 
 
 def _is_loopback(address: str | None) -> bool:
@@ -42,24 +62,72 @@ def _bad_request(
     )
 
 
+def admin_cookie_value(token: str) -> str:
+    """The inspector cookie's value for an admin token (a MAC of it, so no copy of the token)."""
+    return hmac.new(token.encode(), _COOKIE_CONTEXT, hashlib.sha256).hexdigest()
+
+
+def _names_loopback(host: str) -> bool:
+    """True for a Host header naming this machine: localhost, 127.0.0.1, [::1] (any port)."""
+    try:
+        name = urlsplit("//" + host).hostname or ""
+    except ValueError:
+        return False
+    return name == "localhost" or name.endswith(".localhost") or _is_loopback(name)
+
+
+def _from_own_origin() -> bool:
+    """No Origin (curl, a navigation, a same-origin GET) or this server's own origin."""
+    origin = request.headers.get("Origin")
+    return origin is None or origin == f"{request.scheme}://{request.host}"
+
+
+def access_refusal() -> ApiError | None:
+    """None when the current request may use the admin API (and the inspector); else its 403.
+
+    - the admin token in the `X-Admin-Token` header: from anywhere (a web page of another
+      origin cannot send that header: the admin API grants no CORS preflight);
+    - the inspector's cookie (set by logging in with the token), from this server's own pages;
+    - a loopback client that names the server by a loopback name, from no page or our own.
+      The Host check keeps a DNS-rebound page (its Origin is "its own" too) out, and the
+      Origin check keeps out the pages of other local servers (another port is another origin).
+    """
+    token = mock_state().settings.admin_token
+    if token:
+        sent = request.headers.get(TOKEN_HEADER, "")
+        if hmac.compare_digest(sent.encode(), token.encode()):
+            return None
+        cookie = request.cookies.get(ADMIN_COOKIE, "")
+        if hmac.compare_digest(cookie.encode(), admin_cookie_value(token).encode()):
+            if _from_own_origin():
+                return None
+    if _is_loopback(request.remote_addr):
+        if not _names_loopback(request.host):
+            why = (
+                f"A loopback client must name this server localhost, 127.0.0.1 or [::1], "
+                f"not {request.host!r}; or send the {TOKEN_HEADER} header."
+            )
+        elif not _from_own_origin():
+            why = f"Pages of other origins may not use it; send the {TOKEN_HEADER} header."
+        else:
+            return None
+    else:
+        why = f"Send the {TOKEN_HEADER} header, or log in to the inspector with the token."
+    return ApiError(
+        403,
+        "The admin API answers loopback clients or the admin token only",
+        [ErrorItem("Forbidden", why, parameter=TOKEN_HEADER)],
+    )
+
+
 @admin.before_request
 def allow_local_or_token() -> None:
     """Loopback clients, or the holder of the admin token; everyone else gets 403."""
     if request.method == "OPTIONS":
         return
-    token = mock_state().settings.admin_token
-    sent = request.headers.get(TOKEN_HEADER, "")
-    if token and hmac.compare_digest(sent.encode(), token.encode()):
-        return
-    # A web page's request carries an Origin: without the token it must not drive the admin API
-    # of a mock on the developer's machine.
-    if _is_loopback(request.remote_addr) and "Origin" not in request.headers:
-        return
-    raise ApiError(
-        403,
-        "The admin API answers loopback clients or the admin token only",
-        [ErrorItem("Forbidden", f"Send the {TOKEN_HEADER} header.", parameter=TOKEN_HEADER)],
-    )
+    refusal = access_refusal()
+    if refusal is not None:
+        raise refusal
 
 
 def _application_filter() -> int | None:
@@ -88,10 +156,45 @@ def _find(session_id: str) -> CustomerSession:
     return matches[0]
 
 
+def find_sessions(application_id: int | None, text: str | None) -> list[CustomerSession]:
+    """Stored sessions (of one application) whose integration id or profile id has `text`."""
+    sessions = mock_state().service.store.list(application_id)
+    if not text:
+        return sessions
+    needle = text.casefold()
+    return [
+        s
+        for s in sessions
+        if needle in s.integration_id.casefold() or needle in s.profile_id.casefold()
+    ]
+
+
+def ndjson_download(sessions: list[CustomerSession], filename: str) -> Response:
+    """Sessions as an NDJSON fixture file (`serve --fixtures` and POST /fixtures read it)."""
+    buffer = io.BytesIO()
+    write_records((codec.session_to_json(s) for s in sessions), buffer, "ndjson")
+    return Response(
+        buffer.getvalue(),
+        mimetype="application/x-ndjson",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
 @admin.get("/sessions")
 def list_sessions() -> Response:
-    """Every stored session (of `?applicationId=`), oldest first."""
-    sessions = mock_state().service.store.list(_application_filter())
+    """Every stored session (of `?applicationId=`), oldest first.
+
+    `?q=` keeps those whose integration id or profile id contains it (any case);
+    `?format=ndjson` answers a fixture file to download instead.
+    """
+    application_id = _application_filter()
+    sessions = find_sessions(application_id, request.args.get("q"))
+    answer_format = request.args.get("format", "json")
+    if answer_format == "ndjson":
+        suffix = "" if application_id is None else f"-application-{application_id}"
+        return ndjson_download(sessions, f"sessions{suffix}.ndjson")
+    if answer_format != "json":
+        raise _bad_request("format must be json or ndjson", parameter="format")
     return jsonify({"sessions": [codec.session_to_json(s) for s in sessions]})
 
 
@@ -111,11 +214,23 @@ def delete_session(session_id: str) -> Response:
 
 @admin.post("/reset")
 def reset() -> Response:
-    """Back to the preloaded sessions; the journal and conditions are kept."""
+    """Back to the preloaded sessions; the journal and conditions are kept.
+
+    `?applicationId=` resets that application only: its sessions are deleted and its preloaded
+    ones stored again. The profiles' first sessions are kept, as a DELETE of one session keeps
+    them (the store forgets profiles only all at once).
+    """
     state = mock_state()
-    state.service.store.clear()
-    state.preload()
-    return jsonify({"sessions": len(state.service.store.list())})
+    application_id = _application_filter()
+    store = state.service.store
+    if application_id is None:
+        store.clear()
+        state.preload()
+        return jsonify({"sessions": len(store.list())})
+    for session in store.list(application_id):
+        store.delete(application_id, session.integration_id)
+    state.preload(application_id)
+    return jsonify({"sessions": len(store.list(application_id)), "applicationId": application_id})
 
 
 @admin.post("/fixtures")
@@ -140,21 +255,63 @@ def load_fixtures() -> Response:
     return jsonify({"loaded": count, "sessionIds": [s.integration_id for s in sessions]})
 
 
+def _count(name: str) -> int | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise _bad_request(f"{name} must be a non-negative integer", parameter=name)
+    return int(raw)
+
+
+def _journal_filter() -> JournalFilter:
+    args = request.args
+    status = args.get("status") or None
+    if status is not None and not _STATUS_FILTER.fullmatch(status):
+        raise _bad_request(
+            "status must be a code (404), a class (4xx) or fault", parameter="status"
+        )
+    has_problems = args.get("hasProblems")
+    if has_problems not in (None, "true", "false"):
+        raise _bad_request("hasProblems must be true or false", parameter="hasProblems")
+    return JournalFilter(
+        session_id=args.get("sessionId"),
+        application_id=_application_filter(),
+        method=args.get("method") or None,
+        status=status,
+        has_problems=None if has_problems is None else has_problems == "true",
+        after=_count("after") or 0,
+    )
+
+
 @admin.get("/requests")
 def list_requests() -> Response:
-    """The journal, newest first; `?sessionId=` and `?limit=` narrow it."""
-    raw_limit = request.args.get("limit")
-    limit = None
-    if raw_limit is not None:
-        if not raw_limit.isdigit():
-            raise _bad_request("limit must be a non-negative integer", parameter="limit")
-        limit = int(raw_limit)
-    entries = mock_state().journal.entries(request.args.get("sessionId"))
+    """The journal, newest first, with each answer.
+
+    `?sessionId=`, `?applicationId=`, `?method=`, `?status=` (404, 4xx or fault),
+    `?hasProblems=true|false` and `?after=<id>` (newer entries only) narrow it; `?limit=` cuts it.
+    """
+    limit = _count("limit")
+    where = _journal_filter()
+    everything = mock_state().journal.entries()  # one snapshot: `lastId` is the newest seen
+    entries = [entry for entry in everything if where.matches(entry)]
     shown = entries if limit is None else entries[:limit]
     # "meta.total", as WireMock's journal has it: how many matched before the limit.
-    return jsonify(
-        {"requests": [entry.to_json() for entry in shown], "meta": {"total": len(entries)}}
-    )
+    meta = {"total": len(entries), "lastId": everything[0].id if everything else 0}
+    return jsonify({"requests": [entry.to_json(full=True) for entry in shown], "meta": meta})
+
+
+@admin.get("/requests/<int:entry_id>")
+def get_request(entry_id: int) -> Response:
+    """One journal entry, while the journal keeps it."""
+    entry = mock_state().journal.get(entry_id)
+    if entry is None:
+        raise ApiError(
+            404,
+            "No such journal entry",
+            [ErrorItem("Not found", f"The journal keeps no entry {entry_id}.", parameter="id")],
+        )
+    return jsonify(entry.to_json(full=True))
 
 
 @admin.delete("/requests")
@@ -211,3 +368,76 @@ def set_conditions() -> Response:
 def clear_conditions() -> Response:
     """No latency, no errors, no faults."""
     return jsonify(mock_state().traffic.clear().to_json())
+
+
+def masked_key(key: str) -> str:
+    """An API key as the inspector shows it: at most its first four characters, half of it."""
+    return key[: min(SHOWN_KEY_CHARS, len(key) // 2)] + "..."
+
+
+def _shown_setting(name: str, value: Any) -> Any:
+    if name == "admin_token":
+        return "set" if value else None
+    if name == "store_url":
+        return describe_store(value)
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def server_info(base_url: str) -> dict[str, Any]:
+    """What the inspector's Server view shows: where, what, since when, how much."""
+    state = mock_state()
+    settings = state.settings
+    store = state.service.store
+    keys_of: dict[int, list[str]] = {}
+    for key, application_id in sorted(settings.api_keys.items()):
+        keys_of.setdefault(application_id, []).append(masked_key(key))
+    stored = Counter(s.application_id for s in store.list())
+    applications = sorted(settings.application_ids() | set(stored))
+    journal = state.journal
+    try:
+        package_version = version("customer-session-mock")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        package_version = "unknown"
+    return {
+        "url": base_url.rstrip("/"),
+        "version": package_version,
+        "pid": os.getpid(),
+        "startedAt": codec.format_time(state.started),
+        "uptimeSeconds": round(time.monotonic() - state.started_monotonic, 1),
+        "seed": settings.seed,
+        "store": describe_store(settings.store_url),
+        "fixtures": None if settings.fixtures_path is None else str(settings.fixtures_path),
+        # With no key configured, any well-formed key acts for the default application.
+        "anyKey": not settings.api_keys,
+        "applications": [
+            {
+                "applicationId": application_id,
+                "keys": keys_of.get(application_id, []),
+                "default": application_id == settings.default_application_id,
+                "sessions": stored[application_id],
+            }
+            for application_id in applications
+        ],
+        "settings": {
+            spec.name: _shown_setting(spec.name, getattr(settings, spec.name))
+            for spec in fields(settings)
+            if spec.name != "api_keys"  # shown, masked, under applications
+        },
+        "conditions": state.traffic.conditions.to_json(),
+        "journal": {
+            "recorded": journal.recorded,
+            "withProblems": journal.recorded_with_problems,
+            "kept": len(journal),
+            "capacity": journal.capacity,
+        },
+    }
+
+
+@admin.get("/info")
+def get_info() -> Response:
+    """The server's URL, seed, store, tenancy (keys masked), settings, uptime and counts."""
+    return jsonify(server_info(request.host_url))

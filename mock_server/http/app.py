@@ -18,6 +18,7 @@ from mock_server.http import api
 from mock_server.http.admin import admin
 from mock_server.http.delivery import Delivery
 from mock_server.http.errors import register_error_handlers
+from mock_server.http.inspector import inspector
 from mock_server.http.journal import RequestJournal
 from mock_server.http.pipeline import finish_response
 from mock_server.http.state import EXTENSION, MockState
@@ -58,6 +59,7 @@ def create_app(
     app.register_blueprint(api.bp)
     app.register_blueprint(api.docs)
     app.register_blueprint(admin)
+    app.register_blueprint(inspector)
     app.after_request(finish_response)
     state.cors_step = _cors_step(app, settings)
     app.wsgi_app = Delivery(app.wsgi_app, state.journal)  # type: ignore[method-assign]
@@ -67,7 +69,8 @@ def create_app(
 def _cors_step(app: Flask, settings: Settings) -> Callable[[Response], Response] | None:
     """flask-cors's response step, taken out of the app's hooks for the pipeline to run.
 
-    Browsers may call the API and read the contract; the admin API stays same-origin. The
+    Browsers may call the API and read the contract; the admin API and the inspector stay
+    same-origin. The
     pipeline runs the step only for requests that carry an Origin: without one it adds nothing
     (`always_send=False`), yet matching its resources costs about a tenth of a request's time.
     """

@@ -83,6 +83,9 @@ class Delivery:
         entry.request_headers = exchange.request_headers
         entry.request_body = exchange.request_body
         entry.request_body_size = exchange.request_body_size
+        entry.response_headers = exchange.response_headers
+        entry.response_body = exchange.response_body
+        entry.response_body_size = exchange.response_body_size
         if entry.path.startswith(UNJOURNALED_PREFIX):
             return
         self.journal.record(entry)
@@ -96,6 +99,6 @@ class Delivery:
             entry.latency_ms,
             f" session={entry.session_id}" if entry.session_id else "",
             f" scenario={entry.scenario}" if entry.scenario else "",
-            f" problems={'; '.join(entry.problems)!r}" if entry.problems else "",
+            f" problems={'; '.join(map(str, entry.problems))!r}" if entry.problems else "",
             extra={"entry": entry},  # formatted only by a JSON log formatter
         )

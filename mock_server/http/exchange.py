@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Request, Response, request
 
+from mock_server.http.journal import Problem
 from mock_server.play.scenario import NO_SCENARIO, Scenario
 from mock_server.wire.codec import dumps_json
 from mock_server.wire.documents import UNPARSED
@@ -40,10 +41,13 @@ class Exchange:
     response: Response | None = None
     document: Any = UNPARSED
     # Response side, for the journal and the access log.
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
     request_headers: dict[str, str] = field(default_factory=dict)
     request_body: bytes | None = None
     request_body_size: int = 0
+    response_headers: list[tuple[str, str]] = field(default_factory=list)
+    response_body: bytes | None = None
+    response_body_size: int = 0
     # Run when the answer goes to the server (or the connection breaks), after any delay:
     # e.g. release an in-flight mark. Not later, when the server closes the answer: a client
     # that has read the answer may already send its next request by then.

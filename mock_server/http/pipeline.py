@@ -29,8 +29,9 @@ from flask import Request, Response
 from mock_server.contract.schemas import compile_schema
 from mock_server.core.errors import ApiError, ErrorItem
 from mock_server.http.auth import application_for
+from mock_server.http.delivery import UNJOURNALED_PREFIX
 from mock_server.http.exchange import Exchange, current_request, exchange_of, json_answer
-from mock_server.http.journal import MAX_JOURNAL_BODY, header_fields
+from mock_server.http.journal import MAX_JOURNAL_BODY, Problem, header_fields
 from mock_server.http.state import MockState, mock_state
 from mock_server.play.answers import injected_error, scenario_answer
 from mock_server.play.faults import client_socket
@@ -248,13 +249,20 @@ def validate_answer(
 
 
 def record_request(current: Request, exchange: Exchange, response: Response) -> None:
-    """Copy the request and the problems an error answer names into the exchange."""
+    """Copy the request, the answer and the problems an error answer names into the exchange."""
+    if current.path.startswith(UNJOURNALED_PREFIX):
+        return  # the journal does not keep the admin API's own requests
     exchange.request_headers = header_fields(current.environ)
     length = current.content_length
     limit = current.max_content_length
     if length and (limit is None or length <= limit):  # else nothing sent, or never read (413)
         raw = current.get_data(cache=True)
         exchange.request_body, exchange.request_body_size = raw[:MAX_JOURNAL_BODY], len(raw)
+    exchange.response_headers = list(response.headers.items())
+    if not response.is_streamed:  # every answer of the mock is bytes in memory
+        answer = response.get_data()
+        exchange.response_body = answer[:MAX_JOURNAL_BODY]
+        exchange.response_body_size = len(answer)
     if response.status_code >= 400 and response.is_json:
         document = exchange.document_of(response)
         if document is UNPARSED:
@@ -262,6 +270,15 @@ def record_request(current: Request, exchange: Exchange, response: Response) -> 
         errors = document.get("errors", []) if isinstance(document, dict) else []
         for item in errors if isinstance(errors, list) else []:
             if isinstance(item, dict):
-                source = item.get("source") or {}
-                where = source.get("pointer", source.get("parameter", ""))
-                exchange.problems.append(f"{where}: {item.get('details') or item.get('title')}")
+                exchange.problems.append(_problem(item))
+
+
+def _problem(item: dict[str, object]) -> Problem:
+    source = item.get("source")
+    source = source if isinstance(source, dict) else {}
+    pointer, parameter = source.get("pointer"), source.get("parameter")
+    return Problem(
+        message=str(item.get("details") or item.get("title")),
+        pointer=pointer if isinstance(pointer, str) else None,
+        parameter=parameter if isinstance(parameter, str) else None,
+    )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from flask import Flask, Response, current_app
 
@@ -38,6 +40,8 @@ class MockState:
     cors_step: Callable[[Response], Response] | None = None
     _generators: dict[tuple[int, int], SessionGenerator] = field(default_factory=dict)
     _fixture_sessions: list[CustomerSession] | None = None
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
+    started_monotonic: float = field(default_factory=time.monotonic)
 
     def generator(self, seed: int, application_id: int) -> SessionGenerator:
         """The session generator of a seed, built once (it fills a faker catalogue)."""
@@ -57,17 +61,19 @@ class MockState:
         seed = self.settings.seed if seed is None else seed
         return self.generator(seed, application_id).session_for(integration_id)
 
-    def preload(self) -> None:
-        """Fill the store with the fixture sessions, or the generated ones of every app."""
+    def preload(self, application_id: int | None = None) -> None:
+        """Fill the store with the fixture sessions, or the generated ones of every app.
+
+        With `application_id`, only that application's (a reset of one application).
+        """
+        if application_id is not None:
+            self._preload_application(application_id)
+            return
         self.preloaded_ids.clear()
         if self.settings.fixtures_path is not None:
-            if self._fixture_sessions is None:  # read and checked once, reused by resets
-                self._fixture_sessions = load_fixture_sessions(
-                    self.settings.fixtures_path, self.spec
-                )
-            preload(self.service.store, self._fixture_sessions)
-            self.preloaded_ids.extend(s.integration_id for s in self._fixture_sessions)
-            unreachable = {s.application_id for s in self._fixture_sessions}
+            preload(self.service.store, self._fixtures())
+            self.preloaded_ids.extend(s.integration_id for s in self._fixtures())
+            unreachable = {s.application_id for s in self._fixtures()}
             unreachable -= self.settings.application_ids()
             if unreachable:
                 logger.warning(
@@ -77,15 +83,33 @@ class MockState:
                 )
             return
         for application_id in sorted(self.settings.application_ids()):
-            seed = self.settings.seed
-            if application_id != self.settings.default_application_id:
-                # Other applications get other session ids: the same id in two applications
-                # would be two sessions, and would look like one leaking across keys.
-                seed = seed * 1_000_003 + application_id
-            sessions = list(self.generator(seed, application_id).sessions(self.settings.preload))
+            sessions = self._generated(application_id)
             preload(self.service.store, sessions)
             if not self.preloaded_ids:
                 self.preloaded_ids.extend(s.integration_id for s in sessions)
+
+    def _preload_application(self, application_id: int) -> None:
+        if self.settings.fixtures_path is not None:
+            sessions = [s for s in self._fixtures() if s.application_id == application_id]
+        elif application_id in self.settings.application_ids():
+            sessions = self._generated(application_id)
+        else:
+            sessions = []
+        preload(self.service.store, sessions)
+
+    def _fixtures(self) -> list[CustomerSession]:
+        assert self.settings.fixtures_path is not None
+        if self._fixture_sessions is None:  # read and checked once, reused by resets
+            self._fixture_sessions = load_fixture_sessions(self.settings.fixtures_path, self.spec)
+        return self._fixture_sessions
+
+    def _generated(self, application_id: int) -> list[CustomerSession]:
+        seed = self.settings.seed
+        if application_id != self.settings.default_application_id:
+            # Other applications get other session ids: the same id in two applications
+            # would be two sessions, and would look like one leaking across keys.
+            seed = seed * 1_000_003 + application_id
+        return list(self.generator(seed, application_id).sessions(self.settings.preload))
 
 
 def state_of(app: Flask) -> MockState:

@@ -11,12 +11,15 @@ from schemathesis.specs.openapi.stateful import OpenAPIStateMachine
 
 from contract_tests.broken_server import create_broken_app
 from contract_tests.runner import schemathesis_config
+from mock_server.http.state import mock_state
 from tests.contract.conftest import API_KEY, AUTH
+
+APP = create_broken_app(None, API_KEY)
 
 # Loaded at import: the pytest plugin's `from_fixture` does not support this pytest version.
 schema = schemathesis.openapi.from_wsgi(
     "/openapi.json",
-    create_broken_app(None, API_KEY),
+    APP,
     # Credentials through the configuration, so that ignored_auth can take them away.
     # Literals of the mock's own source stay out of generation: loaded through WSGI, its code
     # is Schemathesis' to mine, and then every edit of it would change the fixed walks below.
@@ -37,10 +40,21 @@ def test_operations_conform(case: schemathesis.Case) -> None:
 
 def test_links_chain_put_and_get() -> None:
     # Given a state machine over the links (PUT -> GET of the same session)
-    machine: Any = schema.as_state_machine()
+    links: Any = schema.as_state_machine()
+
+    class Machine(links):  # type: ignore[misc,valid-type]
+        def setup(self) -> None:
+            # Every walk starts afresh, an empty store and checks that remember nothing:
+            # Hypothesis replays walks and must meet the answers their first run met, or it
+            # stops with FlakyStrategyDefinition. Hypothesis draws literals from the mock's own
+            # modules too, so any edit of the mock changes the walks; they must not depend on
+            # what earlier walks left behind.
+            with APP.app_context():
+                mock_state().service.store.clear()
+            schema._run_checks = None  # class checks (SessionRules) are built anew on first use
 
     # When random walks run, Then every step passes every check
-    machine.run(
+    Machine.run(
         settings=settings(
             max_examples=25,
             stateful_step_count=6,
@@ -50,4 +64,4 @@ def test_links_chain_put_and_get() -> None:
             suppress_health_check=list(HealthCheck),
         )
     )
-    assert issubclass(machine, OpenAPIStateMachine)
+    assert issubclass(Machine, OpenAPIStateMachine)

@@ -117,9 +117,13 @@ def test_the_journal_records_a_known_sequence(client: FlaskClient) -> None:
     assert all(e["latencyMs"] >= 0 and e["time"].endswith("Z") for e in entries)
     only_j1 = client.get("/__admin/requests?sessionId=j-1&limit=2").get_json()
     assert [e["status"] for e in only_j1["requests"]] == [401, 400]
-    assert only_j1["meta"] == {"total": 3}
+    assert only_j1["meta"] == {"total": 3, "lastId": entries[0]["id"]}
     client.delete("/__admin/requests")
-    assert client.get("/__admin/requests").get_json() == {"requests": [], "meta": {"total": 0}}
+    # Ids go on after a clear: a reader polling with ?after= never sees an id twice.
+    assert client.get("/__admin/requests").get_json() == {
+        "requests": [],
+        "meta": {"total": 0, "lastId": 0},
+    }
 
 
 def test_conditions_are_set_shown_and_cleared(client: FlaskClient, app: Flask) -> None:

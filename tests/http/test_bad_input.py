@@ -314,7 +314,9 @@ def test_oversized_body_is_413_json(store: SessionStore) -> None:
 def test_unknown_route_is_404_json(client: FlaskClient) -> None:
     response = client.get("/v2/customer_session/cart-1", headers=AUTH)
     assert_error(response, 404)
-    assert client.get("/", headers=AUTH).mimetype == JSON
+    assert_error(client.get("/v3", headers=AUTH), 404)
+    # "/" is no API route: it leads people to the inspector.
+    assert client.get("/", headers=AUTH).status_code == 302
 
 
 @pytest.mark.parametrize("method", ["POST", "DELETE", "PATCH"])
