@@ -79,10 +79,14 @@ class JournalEntry:
     # The first MAX_JOURNAL_BODY bytes of the body, and its whole size.
     request_body: bytes | None = None
     request_body_size: int = 0
+    # Entries of the contract proxy only: what its checks found (each a JSON object with
+    # check, message and pointer or parameter), and what it forwarded and got back.
+    violations: list[dict[str, Any]] | None = None
+    proxy: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The entry as `GET /__admin/requests` lists it."""
-        return {
+        shown: dict[str, Any] = {
             "time": self.time.isoformat().replace("+00:00", "Z"),
             "method": self.method,
             "path": self.path,
@@ -100,6 +104,11 @@ class JournalEntry:
                 "body": shown_body(self.request_body, self.request_body_size),
             },
         }
+        if self.violations is not None:
+            shown["violations"] = self.violations
+        if self.proxy is not None:
+            shown["proxy"] = self.proxy
+        return shown
 
 
 class RequestJournal:
