@@ -213,14 +213,15 @@ class TrafficChecker:
                 found = [
                     Violation(
                         "request_schema_conformance",
-                        f"{item.title}: {item.details}",
+                        item.details or item.title,
                         "request",
                         pointer=item.pointer,
                         parameter=item.parameter,
                     )
                     for item in error.errors
                 ] or [Violation("request_schema_conformance", error.message, "request")]
-            return found, error
+            # openapi-core may name one problem once per schema that reaches it.
+            return list(dict.fromkeys(found)), error
         return [], None
 
     # --- answers ----------------------------------------------------------------------
@@ -251,16 +252,18 @@ class TrafficChecker:
         document = UNPARSED
         if request.method != "HEAD" and "json" in (response.mimetype or ""):
             document = parse_json(body)
-        found = [
-            Violation(
-                _PROBLEM_CHECKS[problem.kind],
-                problem.message,
-                "response",
-                pointer=problem.pointer,
-                parameter=problem.parameter,
+        found = list(
+            dict.fromkeys(
+                Violation(
+                    _PROBLEM_CHECKS[problem.kind],
+                    problem.message,
+                    "response",
+                    pointer=problem.pointer,
+                    parameter=problem.parameter,
+                )
+                for problem in self._response_problems(routed, response, document)
             )
-            for problem in self._response_problems(routed, response, document)
-        ]
+        )
         answer = None if document is UNPARSED else document
         if 400 <= status < 500 and not found and answer is not None:
             for problem in error_response_problems(answer):
