@@ -360,16 +360,18 @@ class ContractProxy:
         call.answer_headers = answer.headers
         call.answer_source = "upstream"
         reason = answer.reason or _phrase(answer.status)
-        if not checked:
-            return answer.status, reason, answer.headers, _StreamedBody(b"", answer, target)
         try:
             head, whole = answer.read_head(options.max_check_bytes)
         except UpstreamError as error:
             return self._no_answer(call, error)
         if not whole:
-            call.skipped.append(f"answer body over {options.max_check_bytes} bytes")
+            if checked:
+                call.skipped.append(f"answer body over {options.max_check_bytes} bytes")
             return answer.status, reason, answer.headers, _StreamedBody(head, answer, target)
+        # Read whole: the connection goes back to the pool before the client has the answer.
         answer.close()
+        if not checked:
+            return answer.status, reason, answer.headers, [head]
         readable, why = decoded(head, answer.header("Content-Encoding"), options.max_check_bytes)
         if readable is None:
             call.skipped.append(why or "answer not readable")
