@@ -25,6 +25,7 @@ import orjson
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
+from werkzeug.wsgi import get_path_info
 
 from contract_tests.exchange import Exchange
 from contract_tests.history import SessionHistory
@@ -147,6 +148,8 @@ class TrafficChecker:
             converters={"session_id": SessionIdConverter},
             merge_slashes=False,
         )
+        # Bound once: matching needs only the path, and a bound adapter only reads.
+        self._adapter = self._map.bind("localhost")
         self._in_flight = _InFlight()
         self._tracked: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._max_sessions = max_sessions
@@ -161,7 +164,7 @@ class TrafficChecker:
         environ.pop("wsgi.input_terminated", None)
         request = Request(environ)
         try:
-            rule, arguments = self._map.bind_to_environ(environ).match(return_rule=True)
+            rule, arguments = self._adapter.match(get_path_info(environ), return_rule=True)
         except HTTPException:
             return None
         # What a Flask router sets: the validator reads the template and the path parameters.
