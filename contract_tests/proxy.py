@@ -79,6 +79,8 @@ CREDENTIAL_HEADERS: Final = frozenset(
     {"authorization", "proxy-authorization", "cookie", "x-api-key", "x-admin-token"}
 )
 FILTERED: Final = "[Filtered]"
+# Longest header value a journal entry keeps.
+MAX_HEADER_VALUE: Final = 1024
 FALLBACK_ERRORS: Final = ("unreachable", "timeout")
 
 
@@ -214,10 +216,11 @@ class ContractProxy:
         mock.register_blueprint(_admin_blueprint(self.tally))
 
     def close(self) -> None:
-        """Close the upstream's connections and write what the recorder holds."""
+        """Close the upstream's connections, write what the recorder holds, close the store."""
         self.upstream.close()
         if self.recorder is not None:
             self.recorder.flush()
+        state_of(self.mock).service.store.close()
 
     # --- WSGI ---------------------------------------------------------------------------
 
@@ -575,9 +578,10 @@ def _error_answer(error: ApiError) -> tuple[int, str, list[tuple[str, str]], Ite
 
 
 def _shown_answer_headers(headers: list[tuple[str, str]]) -> dict[str, str]:
+    """The answer's headers as the journal keeps them: cookies filtered, values capped."""
     shown: dict[str, str] = {}
-    for name, value in headers:
-        value = FILTERED if name.lower() == "set-cookie" else value
+    for name, value in headers[:64]:
+        value = FILTERED if name.lower() == "set-cookie" else value[:MAX_HEADER_VALUE]
         shown[name] = f"{shown[name]}, {value}" if name in shown else value
     return shown
 

@@ -117,7 +117,11 @@ def _api_keys(
     type=click.IntRange(0),
     help="Exchanges kept in the journal (GET /__admin/requests).",
 )
-@click.option("--admin-token", help="Let clients that send it (X-Admin-Token) use /__admin/.")
+@click.option(
+    "--admin-token",
+    envvar="CSM_ADMIN_TOKEN",
+    help="Let clients that send it (X-Admin-Token) use /__admin/ from anywhere.",
+)
 @click.option(
     "--validator",
     type=click.Choice(VALIDATORS),
