@@ -24,10 +24,12 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from email.utils import formatdate
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Final
 
 from flask import Blueprint, Flask, Response, jsonify
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wsgi import get_input_stream
 
 from contract_tests.client import Sent
@@ -573,7 +575,11 @@ def _phrase(status: int) -> str:
 def _error_answer(error: ApiError) -> tuple[int, str, list[tuple[str, str]], Iterable[bytes]]:
     """An answer the proxy makes itself, as the mock writes errors."""
     data = dumps_json(error.to_body())
-    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+    headers = [
+        ("Date", formatdate(usegmt=True)),
+        ("Content-Type", "application/json"),
+        ("Content-Length", str(len(data))),
+    ]
     return error.status, _phrase(error.status), headers, [data]
 
 
@@ -616,6 +622,22 @@ def _admin_blueprint(tally: Tally) -> Blueprint:
         return Response(status=204)
 
     return blueprint
+
+
+class _ProxyRequestHandler(WSGIRequestHandler):
+    """werkzeug's handler, without the Server and Date headers it adds to every answer.
+
+    An answer passes through with the upstream's own; the proxy's own answers carry a Date.
+    """
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self.log_request(code)
+        self.send_response_only(code, message)
+
+
+def make_proxy_server(host: str, port: int, proxy: ContractProxy) -> BaseWSGIServer:
+    """A threaded server for the proxy, adding no header of its own to the answers."""
+    return make_server(host, port, proxy, threaded=True, request_handler=_ProxyRequestHandler)
 
 
 def create_proxy(

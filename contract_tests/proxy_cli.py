@@ -17,10 +17,9 @@ from typing import Any
 
 import click
 from click.core import ParameterSource
-from werkzeug.serving import make_server
 
 from contract_tests.conformance import TrafficChecker
-from contract_tests.proxy import Fallback, ProxyOptions, create_proxy
+from contract_tests.proxy import Fallback, ProxyOptions, create_proxy, make_proxy_server
 from contract_tests.recording import Recorder
 from contract_tests.traffic import read_traffic, verify
 from contract_tests.violations import Tally, report_json, write_junit
@@ -206,7 +205,7 @@ def proxy(**options: Any) -> None:
         app = create_proxy(proxy_options, settings, recorder=recorder)
     except (MockServerError, ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
-    server = make_server(options["host"], options["port"], app, threaded=True)
+    server = make_proxy_server(options["host"], options["port"], app)
     stopping = threading.Event()
 
     def stop(_signum: int, _frame: FrameType | None) -> None:

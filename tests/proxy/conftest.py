@@ -16,7 +16,7 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from contract_tests.broken_server import create_broken_app
-from contract_tests.proxy import ContractProxy, ProxyOptions, create_proxy
+from contract_tests.proxy import ContractProxy, ProxyOptions, create_proxy, make_proxy_server
 from contract_tests.recording import Recorder
 from mock_server.settings import Settings
 
@@ -31,7 +31,11 @@ logging.getLogger("werkzeug").setLevel(logging.ERROR)
 @contextmanager
 def serving(app: Any) -> Iterator[str]:
     """Serve a WSGI app on a free loopback port in a thread; yield its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)  # port 0: let the OS pick
+    # Port 0: let the OS pick. A proxy gets the server its command gives it.
+    if isinstance(app, ContractProxy):
+        server = make_proxy_server("127.0.0.1", 0, app)
+    else:
+        server = make_server("127.0.0.1", 0, app, threaded=True)
     # A short poll: shutdown() waits for it, and tests start and stop many servers.
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
