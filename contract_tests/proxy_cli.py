@@ -28,6 +28,13 @@ from mock_server.core.errors import MockServerError
 from mock_server.http.logs import configure_logging
 from mock_server.settings import LOG_FORMATS, VALIDATORS, Settings, default, parse_api_keys
 
+
+class _Unreadable(click.ClickException):
+    """A file verify-traffic cannot read: exit 2, apart from a verdict (exit 1)."""
+
+    exit_code = 2
+
+
 DEFAULT_PORT = 4010  # Prism's proxy port: one mock on 8080, one proxy on 4010
 DRAIN_TIMEOUT = 30.0
 
@@ -86,6 +93,7 @@ def _api_keys(
     "--scrub-salt",
     envvar="CSM_SCRUB_SALT",
     default="",
+    show_default=False,
     metavar="TEXT",
     help="Secret mixed into --scrub's hashes (or CSM_SCRUB_SALT).",
 )
@@ -322,13 +330,14 @@ def verify_traffic(
 ) -> None:
     """Check saved traffic (a HAR file, or the proxy's journal export) as the proxy would.
 
-    Exit 0 when every exchange keeps the contract, 1 when any breaks it.
+    Exit 0 when every exchange keeps the contract, 1 when any breaks it, 2 when the file
+    cannot be read.
     """
     try:
         saved = read_traffic(file)
         checker = TrafficChecker(load_spec(spec_path), shared_sessions=shared_sessions)
     except MockServerError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise _Unreadable(str(exc)) from exc
     exchanges = verify(saved, checker)
     tally = Tally(keep=0)
     for exchange in exchanges:

@@ -156,7 +156,7 @@ def test_unreadable_and_unknown_files_are_errors(tmp_path: Path) -> None:
     (tmp_path / "other.json").write_text('{"x": 1}', encoding="utf-8")
     for name in ("bad.json", "other.json"):
         result = CliRunner().invoke(main, ["verify-traffic", str(tmp_path / name)])
-        assert result.exit_code == 1 and "Error:" in result.output
+        assert result.exit_code == 2 and "Error:" in result.output
 
 
 def test_a_har_file_with_other_traffic_and_missing_bodies(tmp_path: Path) -> None:
