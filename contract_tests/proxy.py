@@ -253,7 +253,10 @@ class ContractProxy:
             status, reason, headers, body = _error_answer(error)
         call.entry.status = status
         headers = self._own_headers(call, headers)
-        self._account(call)
+        try:
+            self._account(call)
+        except Exception:  # the answer is sound; losing its bookkeeping must not lose it
+            logger.exception("the proxy could not account for %s %s", call.method, path)
         start_response(f"{status} {reason}", headers)
         return body
 
