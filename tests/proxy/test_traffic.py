@@ -20,13 +20,11 @@ from mock_server.cli import main
 from tests.proxy.conftest import API_KEY, AUTH, Proxied, StartProxy, serving
 from tests.proxy.test_violations import ordinary_traffic
 
-_CHECKER = TrafficChecker()
-
 
 def routed_for(method: str, path: str, body: bytes = b"") -> Routed:
     """A request routed as the proxy routes it, for tests of the parts behind the router."""
     environ = EnvironBuilder(method=method, path=path, headers=AUTH, data=body).get_environ()
-    routed = _CHECKER.route(environ, body)
+    routed = TrafficChecker().route(environ, body)
     assert routed is not None
     return routed
 
