@@ -46,6 +46,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/offline.py
 	$(BIN)/python benchmarks/fixtures_bench.py
 	$(BIN)/python -m benchmarks.stores
+	$(BIN)/python -m benchmarks.proxy_latency
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -105,8 +105,9 @@ class Amounts:
         prices = self._prices()
         if prices is None:
             return False
+        # The size first: quantize() cannot hold 1e300 to the cent, and raises.
         return all(
-            amount == amount.quantize(CENT) and abs(amount) < EXACT_AMOUNT_LIMIT
+            abs(amount) < EXACT_AMOUNT_LIMIT and amount == amount.quantize(CENT)
             for amount in [*prices[0], *prices[1]]
         )
 

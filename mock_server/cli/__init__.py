@@ -1,7 +1,7 @@
-"""The `customer-session-mock` command line: serve, fixtures, contract.
+"""The `customer-session-mock` command line: serve, fixtures, contract, proxy, verify-traffic.
 
-`contract` is imported only when it runs: it brings Schemathesis and pytest, which serving
-the mock never needs.
+`contract`, `proxy` and `verify-traffic` are imported only when they run: they bring the
+contract harness (Schemathesis, pytest, an HTTP client), which serving the mock never needs.
 """
 
 from __future__ import annotations
@@ -20,7 +20,17 @@ LAZY_COMMANDS = {
         "contract_tests.cli",
         "contract",
         "Check a server against openapi.yaml and the rules.",
-    )
+    ),
+    "proxy": (
+        "contract_tests.proxy_cli",
+        "proxy",
+        "Forward to a server, checking its traffic against the contract.",
+    ),
+    "verify-traffic": (
+        "contract_tests.proxy_cli",
+        "verify_traffic",
+        "Check saved traffic (HAR, journal) against the contract.",
+    ),
 }
 
 

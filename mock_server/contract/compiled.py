@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import jsonschema_rs
 from openapi_core.util import BOOLEAN_FALSE_VALUES, BOOLEAN_TRUE_VALUES
 
-from mock_server.contract.openapi import ContractValidator
+from mock_server.contract.openapi import ContractValidator, ResponseProblem
 from mock_server.core.pointers import UnresolvableReference, resolve_ref
 from mock_server.wire.documents import UNPARSED
 
@@ -482,6 +482,14 @@ class CompiledContractValidator:
         if self.response_conforms(request, response, document) is True:
             return []
         return self.record.response_violations(request, response)
+
+    def response_problems(
+        self, request: Request, response: Response, document: Any = UNPARSED
+    ) -> list[ResponseProblem]:
+        """What is wrong with an answer, one problem per field, each located."""
+        if self.response_conforms(request, response, document) is True:
+            return []
+        return self.record.response_problems(request, response)
 
 
 def contract_validator(spec: Spec, kind: str) -> ContractValidator | CompiledContractValidator:

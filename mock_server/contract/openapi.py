@@ -7,6 +7,7 @@ case faster, and hands everything else to this module.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from jsonschema.exceptions import ValidationError as SchemaError
@@ -14,6 +15,7 @@ from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAP
 from openapi_core.datatypes import RequestParameters
 from openapi_core.deserializing.exceptions import DeserializeError
 from openapi_core.templating.media_types.exceptions import MediaTypeNotFound
+from openapi_core.templating.responses.exceptions import ResponseNotFound
 from openapi_core.util import forcebool
 from openapi_core.validation.request.exceptions import (
     MissingRequestBodyError,
@@ -21,6 +23,7 @@ from openapi_core.validation.request.exceptions import (
     RequestBodyValidationError,
     SecurityValidationError,
 )
+from openapi_core.validation.response.exceptions import MissingData
 from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
 
 from mock_server.core.errors import ApiError, ErrorItem
@@ -165,6 +168,48 @@ class ContractValidator:
                 _ContractRequest(request), WerkzeugOpenAPIResponse(response)
             )
         ]
+
+    def response_problems(
+        self, request: Request, response: Response, document: Any = UNPARSED
+    ) -> list[ResponseProblem]:
+        """What is wrong with an answer, one problem per field, each located."""
+        return [
+            problem
+            for exc in self.spec.openapi.iter_response_errors(
+                _ContractRequest(request), WerkzeugOpenAPIResponse(response)
+            )
+            for problem in _response_problems(exc, response.status_code)
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseProblem:
+    """One way an answer breaks openapi.yaml: its status, its content type or its body."""
+
+    kind: str  # "status", "content-type" or "body"
+    message: str
+    pointer: str | None = None  # into the body: "" is the whole body
+    parameter: str | None = None  # a header of the answer
+
+
+def _response_problems(exc: Exception, status: int) -> Iterator[ResponseProblem]:
+    cause = exc.__cause__
+    if isinstance(exc, ResponseNotFound):
+        documented = ", ".join(str(code) for code in exc.availableresponses)
+        yield ResponseProblem(
+            "status", f"{status} is not an answer the operation documents ({documented})"
+        )
+    elif isinstance(cause, MediaTypeNotFound):
+        yield ResponseProblem("content-type", str(cause), parameter="Content-Type")
+    elif isinstance(cause, InvalidSchemaValue):
+        for item in _schema_error_items(cause, ""):
+            yield ResponseProblem("body", item.details, pointer=item.pointer)
+    elif isinstance(exc, MissingData):
+        yield ResponseProblem("body", "the answer has no body", pointer="")
+    elif isinstance(cause, DeserializeError):
+        yield ResponseProblem("body", f"the body cannot be read: {cause}", pointer="")
+    else:
+        yield ResponseProblem("body", _describe_response_error(exc), pointer="")
 
 
 def _describe_response_error(exc: Exception) -> str:

@@ -116,6 +116,10 @@ class JournalEntry:
     response_body_size: int = 0
     # Given by the journal when it records the entry: 1, 2, 3... in the order of recording.
     id: int = 0
+    # Entries of the contract proxy only: what its checks found (each a JSON object with
+    # check, message and pointer or parameter), and what it forwarded and got back.
+    violations: list[dict[str, Any]] | None = None
+    proxy: dict[str, Any] | None = None
 
     def to_json(self, *, full: bool = False) -> dict[str, Any]:
         """The entry as the access log writes it; `full` adds the answer and located problems.
@@ -152,6 +156,10 @@ class JournalEntry:
                     "body": shown_body(self.response_body, self.response_body_size),
                 }
             )
+        if self.violations is not None:
+            document["violations"] = self.violations
+        if self.proxy is not None:
+            document["proxy"] = self.proxy
         return document
 
 
