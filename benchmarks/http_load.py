@@ -35,6 +35,8 @@ API_KEY = "bench-key"
 AUTH_HEADER = f"ApiKey-v1 {API_KEY}"
 CONNECTIONS = 32
 WORKERS = 2
+# Threads per worker, as `serve --workers` runs them by default (Settings.threads).
+THREADS = 32
 PRELOAD = 200
 PRISM = "@stoplight/prism-cli@5"
 
@@ -66,9 +68,12 @@ PUT_BODY = {
 }
 
 
-def gunicorn(app: str) -> list[str]:
-    """gunicorn with the same sync workers for every Python server."""
-    return [str(BIN / "gunicorn"), "--workers", str(WORKERS), "--bind", "127.0.0.1:{port}", app]
+def gunicorn(app: str, *, threads: int = THREADS) -> list[str]:
+    """gunicorn with the workers `serve --workers` runs: threaded, `threads` each (0: sync)."""
+    workers = ["--workers", str(WORKERS)]
+    if threads:
+        workers += ["--worker-class", "gthread", "--threads", str(threads)]
+    return [str(BIN / "gunicorn"), *workers, "--bind", "127.0.0.1:{port}", app]
 
 
 # The one place that says how "our mock" is served: as its users serve it, on the default SQLite
@@ -100,6 +105,7 @@ def servers(with_prism: bool) -> list[Server]:
     """Every server of the run; Prism only when Node.js is there."""
     chosen = [
         Server("bare Flask (ceiling)", gunicorn("benchmarks.bare_app:app"), baseline=True),
+        Server("bare Flask, sync workers", gunicorn("benchmarks.bare_app:app", threads=0)),
         Server("mock, compiled validation", MOCK_SERVER_COMMAND, MOCK_ENV),
         Server(
             "mock, compiled, responses unchecked",
@@ -111,7 +117,7 @@ def servers(with_prism: bool) -> list[Server]:
             MOCK_SERVER_COMMAND,
             {**MOCK_ENV, "CSM_VALIDATOR": "openapi-core"},
         ),
-        Server("mock, 8 threads per worker", MOCK_SERVER_COMMAND, {**MOCK_ENV, "CSM_THREADS": "8"}),
+        Server("mock, 1 thread per worker", MOCK_SERVER_COMMAND, {**MOCK_ENV, "CSM_THREADS": "1"}),
     ]
     if with_prism:
         prism = ["npx", "--yes", PRISM, "mock", "--host", "127.0.0.1", "--port", "{port}"]
@@ -427,7 +433,7 @@ def markdown(
         "# HTTP benchmark: customer-session-mock vs a bare Flask app and Prism",
         "",
         f"wrk, {CONNECTIONS} connections, 2 threads, loopback; every Python server on gunicorn "
-        f"with {WORKERS} sync workers, the mock as its users start it "
+        f"with {WORKERS} threaded workers ({THREADS} threads each), the mock as its users start it "
         f"(`customer-session-mock serve --workers {WORKERS}`, on its default SQLite store, "
         f"access log on). Medians of {rounds} interleaved runs; ratio = req/s over the "
         "bare Flask app's in the same run. CPU us/req: user + system CPU time of the server's "

@@ -92,9 +92,10 @@ class Settings:
     store_url: str = DEFAULT_STORE_URL
     # Seconds after its last write that a session of a shared store expires; 0 keeps it.
     session_ttl: int = 0
-    # Worker processes (more than one: gunicorn, and a store processes share) and threads each.
+    # Worker processes (more than one: gunicorn, and a store processes share) and threads each:
+    # a thread per client being answered, so slow clients cannot hold a worker hostage.
     workers: int = 1
-    threads: int = 1
+    threads: int = 32
     # One readable line per request ("text"), or one JSON object per line ("json").
     log_format: str = "text"
 

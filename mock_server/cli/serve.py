@@ -162,14 +162,15 @@ def _origins(
     "--threads",
     default=default("threads"),
     type=click.IntRange(1),
-    help="Threads per worker process (with --workers): more let delayed answers overlap in "
-    "one worker; 1 answers fastest.",
+    help="Threads per worker process (with --workers): each answers one client at a time, so "
+    "slow clients and delayed answers hold a thread, never the worker.",
 )
 def serve(**options: Any) -> None:
     """Serve the mock until SIGINT or SIGTERM (SIGTERM answers in-flight requests first)."""
     settings = _settings(click.get_current_context(), options)
     configure_logging(settings.log_format)
-    if settings.threads > 1 and settings.workers == 1:
+    threads_given = click.get_current_context().get_parameter_source("threads")
+    if threads_given is ParameterSource.COMMANDLINE and settings.workers == 1:
         click.echo(
             "Note: --threads applies to --workers; one process serves each connection "
             "in its own thread already.",

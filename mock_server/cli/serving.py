@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from gunicorn.app.base import BaseApplication
 from werkzeug.serving import make_server
 
+from mock_server.cli.gunicorn_worker import JsonErrorThreadWorker
 from mock_server.http.app import create_app
 from mock_server.http.state import state_of
 from mock_server.settings import Settings
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 
 # How long a stopping server waits for in-flight requests before it exits anyway.
 DRAIN_TIMEOUT = 30.0
+# How long a worker keeps an idle client connection open for its next request.
+KEEPALIVE_SECONDS = 5
 
 # Called once the server listens: the port it bound and the preloaded integration ids.
 OnReady = Callable[[int, list[str]], None]
@@ -126,10 +129,11 @@ class _GunicornServer(BaseApplication):  # type: ignore[misc]
 def serve_workers(settings: Settings, on_ready: OnReady) -> None:
     """Serve with `settings.workers` gunicorn processes sharing the store, until SIGTERM or SIGINT.
 
-    One thread per worker runs gunicorn's sync workers: with the GIL, threads cost CPU on
-    every request (and more with every store call that releases the GIL), so they are only
-    worth it where answers are delayed. SIGTERM drains in-flight requests (gunicorn's
-    graceful stop); SIGINT stops at once.
+    gunicorn's threaded workers, `settings.threads` threads each: a sync worker reads a
+    request's headers in its only thread with no deadline, so two clients that trickle their
+    headers stall every other request; threads hold them apart, and kept-alive connections
+    cost less per request than the sync worker's one connection per request. SIGTERM drains
+    in-flight requests (gunicorn's graceful stop); SIGINT stops at once.
     """
     # Fill the store once before forking, so the workers start on a preloaded store; the
     # connections of this process must not be inherited by the workers.
@@ -142,8 +146,11 @@ def serve_workers(settings: Settings, on_ready: OnReady) -> None:
     options: dict[str, Any] = {
         "bind": f"{settings.host}:{settings.port}",
         "workers": settings.workers,
-        "worker_class": "gthread" if settings.threads > 1 else "sync",
+        "worker_class": f"{JsonErrorThreadWorker.__module__}.{JsonErrorThreadWorker.__name__}",
         "threads": settings.threads,
+        "keepalive": KEEPALIVE_SECONDS,
+        # gunicorn's largest: a 5,000-character session id fits; longer is a 414 (as JSON).
+        "limit_request_line": 8190,
         "graceful_timeout": int(DRAIN_TIMEOUT),
         "timeout": 120,
         "accesslog": None,
