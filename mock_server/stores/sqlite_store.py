@@ -5,7 +5,8 @@ can share the file: WAL lets readers run beside the single writer, and the busy 
 writer wait for the lock instead of failing. `synchronous=NORMAL` in WAL mode keeps every
 committed write through a crash of the process (SIGKILL included); only a power cut can lose the
 last commits, which `synchronous=full` in the URL prevents at the cost of an fsync per write.
-The in-flight marks of PUTs live beside it in `<file>-marks`, a database of their own.
+The in-flight marks of PUTs are OS locks on `<file>-marks.lock` (see `stores.marks`): taking
+one writes nothing to the database, and the kernel drops a dead holder's marks at once.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from mock_server.core.domain import CustomerSession
 from mock_server.core.store import Revision, StaleWrite
+from mock_server.stores.marks import OfdMarks
 from mock_server.stores.process import process_id
 from mock_server.wire.codec import dumps_session, format_time, loads_session
 
@@ -50,17 +52,8 @@ CREATE TABLE IF NOT EXISTS first_sessions (
     PRIMARY KEY (application_id, profile_id)
 ) WITHOUT ROWID;
 """
-_MARKS_SCHEMA = """
-CREATE TABLE IF NOT EXISTS marks.update_marks (
-    application_id INTEGER NOT NULL,
-    integration_id TEXT NOT NULL,
-    token TEXT NOT NULL,
-    expires REAL NOT NULL,
-    PRIMARY KEY (application_id, integration_id)
-) WITHOUT ROWID;
--- Where marks lived before they had a file of their own.
-DROP TABLE IF EXISTS main.update_marks;
-"""
+# Where marks lived in earlier versions (the old `<file>-marks` database is not read).
+_OLD_MARKS = "DROP TABLE IF EXISTS main.update_marks;"
 
 
 def _use_wal(db: sqlite3.Connection, schema: str) -> None:
@@ -107,7 +100,7 @@ class SqliteSessionStore:
         if synchronous not in SYNCHRONOUS_MODES:
             raise ValueError(f"synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}")
         self.path = Path(path)
-        self.marks_path = self.path.with_name(self.path.name + "-marks")
+        self.marks_path = self.path.with_name(self.path.name + "-marks.lock")
         self.ttl = ttl
         self._synchronous = synchronous
         self._clock = clock
@@ -118,7 +111,8 @@ class SqliteSessionStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # IF NOT EXISTS: every worker process runs this at start, on a new or a kept file.
         with self._borrow() as db:
-            db.executescript(_SCHEMA + _MARKS_SCHEMA)
+            db.executescript(_SCHEMA + _OLD_MARKS)
+        self._marks = OfdMarks(self.marks_path)
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(
@@ -130,12 +124,6 @@ class SqliteSessionStore:
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         _use_wal(db, "main")
         db.execute(f"PRAGMA synchronous = {self._synchronous}")
-        # In-flight marks live a request long, in their own file: marking a PUT waits for no
-        # session's commit (only for the rare transaction that claims a profile, purges or
-        # clears, which locks both) and makes no process drop its cached session pages.
-        db.execute("ATTACH DATABASE ? AS marks", (str(self.marks_path),))
-        _use_wal(db, "marks")
-        db.execute("PRAGMA marks.synchronous = normal")
         return db
 
     @contextmanager
@@ -286,7 +274,7 @@ class SqliteSessionStore:
         with self._transaction() as db:
             db.execute("DELETE FROM sessions")
             db.execute("DELETE FROM first_sessions")
-            db.execute("DELETE FROM marks.update_marks")
+        self._marks.release_all()
 
     def purge_expired(self) -> int:
         """Delete expired sessions and profile claims for good; return how many sessions."""
@@ -297,30 +285,15 @@ class SqliteSessionStore:
         with self._transaction() as db:
             removed = db.execute("DELETE FROM sessions WHERE touched <= ?", (cutoff,)).rowcount
             db.execute("DELETE FROM first_sessions WHERE touched <= ?", (cutoff,))
-            db.execute("DELETE FROM marks.update_marks WHERE expires <= ?", (now,))
         return int(removed)
 
     def try_lock(self, application_id: int, integration_id: str, token: str, ttl: float) -> bool:
-        now = self._clock()
-        with self._borrow() as db:
-            # One upsert: it takes a free or expired mark, renews our own, leaves another's.
-            cursor = db.execute(
-                "INSERT INTO marks.update_marks (application_id, integration_id, token, expires)"
-                " VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (application_id, integration_id) DO UPDATE SET"
-                " token = excluded.token, expires = excluded.expires"
-                " WHERE update_marks.token = excluded.token OR update_marks.expires <= ?",
-                (application_id, integration_id, token, now + ttl, now),
-            )
-            return cursor.rowcount == 1
+        """Mark a session as being updated; `ttl` is not needed: a dead holder's mark ends."""
+        del ttl
+        return self._marks.try_lock(application_id, integration_id, token)
 
     def unlock(self, application_id: int, integration_id: str, token: str) -> None:
-        with self._borrow() as db:
-            db.execute(
-                "DELETE FROM marks.update_marks"
-                " WHERE application_id = ? AND integration_id = ? AND token = ?",
-                (application_id, integration_id, token),
-            )
+        self._marks.unlock(application_id, integration_id, token)
 
     def close(self) -> None:
         """Close the idle connections of this process; the file and its data stay."""
@@ -330,3 +303,4 @@ class SqliteSessionStore:
         if not inherited:
             for db in idle:
                 db.close()
+        self._marks.close()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -155,6 +157,8 @@ def test_update_marks_exclude_other_holders_until_unlocked(backend_store: Sessio
 
 
 def test_an_update_mark_expires(backend_store: SessionStore) -> None:
+    if isinstance(backend_store, SqliteSessionStore):
+        pytest.skip("SQLite marks are OS locks: they end with their holder (test below)")
     assert backend_store.try_lock(APP, "s-1", "crashed-holder", ttl=0.05)
     time.sleep(0.15)
     assert backend_store.try_lock(APP, "s-1", "next", ttl=60)
@@ -395,3 +399,51 @@ def test_the_banner_shows_the_sqlite_file_absolute_and_hides_a_redis_password() 
     shown = describe_store("redis://:s3cret@cache.internal:6380/2")
     assert "s3cret" not in shown
     assert shown == "redis://:***@cache.internal:6380/2"
+
+
+_HOLD_A_MARK = """
+import sys, time
+from mock_server.stores.sqlite_store import SqliteSessionStore
+store = SqliteSessionStore(sys.argv[1])
+assert store.try_lock(int(sys.argv[2]), "s-1", "holder", 60)
+print("held", flush=True)
+time.sleep(60)
+"""
+
+
+def test_sqlite_mark_of_a_killed_holder_ends_with_it(tmp_path: Path) -> None:
+    # Given another process that holds the mark of s-1
+    path = tmp_path / "marks.db"
+    store = SqliteSessionStore(path)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_A_MARK, str(path), str(APP)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        assert not store.try_lock(APP, "s-1", "next", 60)
+        # When it is killed mid-update
+        holder.kill()
+        holder.wait(timeout=10)
+        # Then its mark is free at once, not after an expiry
+        assert store.try_lock(APP, "s-1", "next", 60)
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+        assert holder.stdout is not None
+        holder.stdout.close()
+        store.close()
+
+
+def test_sqlite_marks_exclude_other_threads_of_one_process(tmp_path: Path) -> None:
+    store = SqliteSessionStore(tmp_path / "threads.db")
+    outcomes: list[bool] = []
+    assert store.try_lock(APP, "s-1", "main-thread", 60)
+    thread = threading.Thread(target=lambda: outcomes.append(store.try_lock(APP, "s-1", "t", 60)))
+    thread.start()
+    thread.join(timeout=10)
+    assert outcomes == [False]
+    store.unlock(APP, "s-1", "main-thread")
+    assert store.try_lock(APP, "s-1", "t", 60)
+    store.close()
