@@ -223,9 +223,6 @@ class MockServer:
         """gunicorn's worker processes (children of `serve`)."""
         return children(self.pid)
 
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
     def terminate(self, timeout: float) -> float | None:
         """SIGTERM; seconds until exit, or None when it outlived `timeout` (then killed)."""
         assert self.process is not None

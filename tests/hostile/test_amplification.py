@@ -72,8 +72,8 @@ def test_error_list_is_capped(threaded_mock: MockServer, vector: str) -> None:
 
 def _journal_vectors() -> dict[str, dict[str, Any]]:
     return {
-        # 60,000 problems, each one a line of the journal entry and of the access log.
-        "responseContent-30000-zeros": {"customerSession": {}, "responseContent": [0] * 30_000},
+        # 20,000 problems, each one a line of the journal entry and of the access log.
+        "responseContent-10000-zeros": {"customerSession": {}, "responseContent": [0] * 10_000},
         # New: one problem whose details echo the whole 150,000-item array (750 KB).
         "couponCodes-150000": {"customerSession": {"couponCodes": ["c"] * 150_000}},
     }

@@ -158,14 +158,29 @@ def _make_read_only(path: Path) -> Callable[[], None]:
     return lambda: subprocess.run([chattr, "-i", str(path)], capture_output=True, timeout=10)
 
 
-@pytest.fixture
-def read_only_db(start_mock: StartMock, hostile_tmp: Path) -> Iterator[Path]:
-    """A SQLite store file with its tables and no sessions, made read-only."""
-    folder = hostile_tmp / f"read-only-{next_number()}"
+@pytest.fixture(scope="module")
+def store_template(serve_cli: str, hostile_tmp: Path) -> Path:
+    """A SQLite store file with its tables and no sessions, made once by `serve` itself."""
+    folder = hostile_tmp / f"store-template-{next_number()}"
     folder.mkdir()
     path = folder / "sessions.db"
-    creator = start_mock("--store", f"sqlite:///{path}", "--preload", "0")
-    require(creator.terminate(15) is not None, "the store's creator did not stop")
+    creator = MockServer(["--store", f"sqlite:///{path}", "--preload", "0"], folder / "serve.log")
+    creator.start()
+    try:
+        require(creator.terminate(15) is not None, "the store's creator did not stop")
+    finally:
+        creator.kill()
+    return path
+
+
+@pytest.fixture
+def read_only_db(store_template: Path, hostile_tmp: Path) -> Iterator[Path]:
+    """A copy of the template store, made read-only."""
+    folder = hostile_tmp / f"read-only-{next_number()}"
+    folder.mkdir()
+    path = folder / store_template.name
+    for source in store_template.parent.glob(store_template.name + "*"):
+        shutil.copy(source, folder / source.name)
     undo = _make_read_only(path)
     try:
         yield path
