@@ -5,15 +5,23 @@ The HTTP layer renders an `ApiError` as `ErrorResponse`; nothing else builds err
 
 from __future__ import annotations
 
+import itertools
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Any, Final
 
 from mock_server.core.domain import RuleViolation
 from mock_server.core.service import ConcurrentUpdate, SessionNotFound
 
 logger = logging.getLogger("mock_server")
+
+# An error answer lists at most this many problems, each cut short: a 90 KB body of 30,000 bad
+# elements must not become a 9 MB answer, nor a 750 KB array a details text that repeats it.
+MAX_ERROR_ITEMS: Final = 100
+MAX_DETAILS_CHARS: Final = 300
+# A longer pointer (a client's 100 KB object key) is cut back to an ancestor that still exists.
+MAX_POINTER_CHARS: Final = 200
 
 
 class MockServerError(Exception):
@@ -38,18 +46,47 @@ class ErrorItem:
             source["parameter"] = self.parameter
         return {"title": self.title, "details": self.details, "source": source}
 
+    def bounded(self) -> ErrorItem:
+        """This item with its details and pointer cut to the sizes an answer lists."""
+        if len(self.details) <= MAX_DETAILS_CHARS and len(self.pointer or "") <= MAX_POINTER_CHARS:
+            return self
+        details = self.details
+        if len(details) > MAX_DETAILS_CHARS:
+            details = details[: MAX_DETAILS_CHARS - 3] + "..."
+        pointer = self.pointer
+        if pointer is not None and len(pointer) > MAX_POINTER_CHARS:
+            # Whole tokens only (an escape like ~1 is never split): the pointer names an
+            # ancestor of the place, never a place that does not exist.
+            pointer = pointer[: MAX_POINTER_CHARS + 1].rsplit("/", 1)[0]
+        return replace(self, details=details, pointer=pointer)
+
+
+# Stands for every problem past the first MAX_ERROR_ITEMS; how many there are is not known,
+# since the validators stop looking there.
+MORE_PROBLEMS: Final = ErrorItem(
+    "More problems",
+    f"Only the first {MAX_ERROR_ITEMS} problems are listed; the request has more.",
+)
+
 
 class ApiError(Exception):
-    """An error the API documents; rendered as `ErrorResponse` with its status."""
+    """An error the API documents; rendered as `ErrorResponse` with its status.
 
-    def __init__(self, status: int, message: str, errors: Sequence[ErrorItem] = ()) -> None:
+    The one place error lists are built: whatever a caller hands in, it keeps the first
+    MAX_ERROR_ITEMS problems (each bounded), reading no further, and says that more exist.
+    """
+
+    def __init__(self, status: int, message: str, errors: Iterable[ErrorItem] = ()) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
-        self.errors = tuple(errors)
+        listed = list(itertools.islice(errors, MAX_ERROR_ITEMS + 1))
+        if len(listed) > MAX_ERROR_ITEMS:
+            listed[MAX_ERROR_ITEMS:] = [MORE_PROBLEMS]
+        self.errors = tuple(item.bounded() for item in listed)
 
     @classmethod
-    def bad_request(cls, message: str, errors: Sequence[ErrorItem]) -> ApiError:
+    def bad_request(cls, message: str, errors: Iterable[ErrorItem]) -> ApiError:
         """400: the request is malformed or breaks a rule."""
         return cls(400, message, errors)
 
