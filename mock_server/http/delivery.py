@@ -16,7 +16,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mock_server.http.exchange import Exchange, exchange_of
-from mock_server.http.journal import JournalEntry, RequestJournal
+from mock_server.http.journal import (
+    MAX_SCENARIO_CHARS,
+    MAX_SESSION_ID_CHARS,
+    JournalEntry,
+    RequestJournal,
+    clipped,
+    journaled_problems,
+)
 from mock_server.play.faults import client_socket, inject_fault
 
 if TYPE_CHECKING:
@@ -75,12 +82,14 @@ class Delivery:
     def _finish(self, entry: JournalEntry, exchange: Exchange, started: float) -> None:
         entry.latency_ms = (time.perf_counter() - started) * 1000
         entry.delay_ms = exchange.delay_ms
-        entry.session_id = exchange.session_id
+        session_id, played = exchange.session_id, exchange.played
+        entry.session_id = None if session_id is None else clipped(session_id, MAX_SESSION_ID_CHARS)
         entry.application_id = exchange.application_id
-        entry.scenario = exchange.played
+        entry.scenario = None if played is None else clipped(played, MAX_SCENARIO_CHARS)
         entry.fault = exchange.fault
-        entry.problems = exchange.problems
+        entry.problems = journaled_problems(exchange.problems)
         entry.request_headers = exchange.request_headers
+        entry.request_headers_omitted = exchange.request_headers_omitted
         entry.request_body = exchange.request_body
         entry.request_body_size = exchange.request_body_size
         if entry.path.startswith(UNJOURNALED_PREFIX):

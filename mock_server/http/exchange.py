@@ -42,6 +42,7 @@ class Exchange:
     # Response side, for the journal and the access log.
     problems: list[str] = field(default_factory=list)
     request_headers: dict[str, str] = field(default_factory=dict)
+    request_headers_omitted: int = 0
     request_body: bytes | None = None
     request_body_size: int = 0
     # Run when the answer goes to the server (or the connection breaks), after any delay:

@@ -249,7 +249,7 @@ def validate_answer(
 
 def record_request(current: Request, exchange: Exchange, response: Response) -> None:
     """Copy the request and the problems an error answer names into the exchange."""
-    exchange.request_headers = header_fields(current.environ)
+    exchange.request_headers, exchange.request_headers_omitted = header_fields(current.environ)
     length = current.content_length
     limit = current.max_content_length
     if length and (limit is None or length <= limit):  # else nothing sent, or never read (413)
