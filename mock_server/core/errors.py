@@ -28,6 +28,14 @@ class MockServerError(Exception):
     """A failure of the mock itself, not of a request: a missing spec, a bad fixture file."""
 
 
+class StoreUnavailable(MockServerError):
+    """The backend of a store failed (Redis unreachable, a read-only or locked SQLite file).
+
+    Stores raise it for their backend's own errors, so that callers need to know no driver.
+    Its text names the backend (an address, a file): it goes to the log, never to a client.
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class ErrorItem:
     """One problem of a request: an `APIError` with its source."""
@@ -131,6 +139,19 @@ class ApiError(Exception):
         )
 
     @classmethod
+    def store_unavailable(cls) -> ApiError:
+        """503: the store failed; the request may succeed once it is back."""
+        return cls(
+            503,
+            "The session store is unavailable",
+            [
+                ErrorItem(
+                    "Service unavailable", "The store that keeps sessions failed; retry later."
+                )
+            ],
+        )
+
+    @classmethod
     def from_rule_violation(cls, violation: RuleViolation) -> ApiError:
         """400 for a well-formed request that a business rule forbids."""
         message = (
@@ -155,6 +176,10 @@ def as_api_error(exc: Exception) -> ApiError:
         return ApiError.not_found(exc.integration_id)
     if isinstance(exc, ConcurrentUpdate):
         return ApiError.conflict(exc.integration_id)
+    if isinstance(exc, StoreUnavailable):
+        # The cause names the backend's address: it is logged here and kept from the answer.
+        logger.warning("session store unavailable: %s", exc)
+        return ApiError.store_unavailable()
     logger.exception("unexpected error while answering a request")
     return ApiError(
         500,

@@ -6,6 +6,7 @@ WSGI steps around them (delivery) read and write the same object.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
 ENVIRON_KEY = "mock_server.exchange"
+logger = logging.getLogger("mock_server")
 
 
 @dataclass(slots=True)
@@ -51,10 +53,14 @@ class Exchange:
     on_answered: list[Callable[[], None]] = field(default_factory=list)
 
     def answered(self) -> None:
-        """Run and forget the `on_answered` callbacks."""
+        """Run and forget the `on_answered` callbacks; one that fails is logged, and the rest
+        still run: the answer is made, and goes out as it is."""
         callbacks, self.on_answered = self.on_answered, []
         for callback in callbacks:
-            callback()
+            try:
+                callback()
+            except Exception:
+                logger.exception("a step after the answer failed")
 
     def document_of(self, response: Response) -> Any:
         """The document `response` was serialised from, or UNPARSED when it is not known."""

@@ -74,12 +74,6 @@ def _put_while_redis_dies(mock: MockServer, redis: RedisServer, integration_id: 
     return result["answer"]
 
 
-@pytest.mark.xfail(
-    reason="issue 3: the in-flight mark is released outside Flask's error handler (in the "
-    "delivery middleware), so a store error there becomes werkzeug's 500 text/html",
-    strict=True,
-    raises=AssertionError,
-)
 def test_store_dying_during_a_delayed_put_still_answers_json(
     start_mock: StartMock, redis_server: RedisServer
 ) -> None:
@@ -91,12 +85,6 @@ def test_store_dying_during_a_delayed_put_still_answers_json(
     assert answer.status_code in (200, 503), answer.text[:300]
 
 
-@pytest.mark.xfail(
-    reason="issue 3: the mark of the interrupted PUT stays in Redis (it was never released) and "
-    "answers 409 for its whole TTL (~120 s) after Redis is back",
-    strict=True,
-    raises=AssertionError,
-)
 def test_mark_of_an_interrupted_put_does_not_outlive_the_outage(
     start_mock: StartMock, redis_server: RedisServer
 ) -> None:
@@ -117,12 +105,6 @@ def test_mark_of_an_interrupted_put_does_not_outlive_the_outage(
     assert answer.status_code == 200, f"{answer.status_code}: {answer.text[:200]}"
 
 
-@pytest.mark.xfail(
-    reason="issue 3: a store error between requests is any exception's 500, and its details "
-    "name the Redis address ('Error 111 connecting to 127.0.0.1:PORT')",
-    strict=True,
-    raises=AssertionError,
-)
 @pytest.mark.parametrize("method", ["GET", "PUT"])
 def test_store_outage_between_requests_is_a_503_without_addresses(
     start_mock: StartMock, redis_server: RedisServer, method: str
@@ -188,12 +170,6 @@ def read_only_db(store_template: Path, hostile_tmp: Path) -> Iterator[Path]:
         undo()
 
 
-@pytest.mark.xfail(
-    reason="issue 4: the store opens read-only without complaint, then the preload's first "
-    "write raises sqlite3.OperationalError outside the opening guard: a traceback",
-    strict=True,
-    raises=AssertionError,
-)
 def test_read_only_sqlite_file_ends_start_up_with_a_message(
     start_mock: StartMock, read_only_db: Path
 ) -> None:
@@ -215,12 +191,6 @@ def test_read_only_sqlite_file_ends_start_up_with_a_message(
     _assert_store_error(answer)
 
 
-@pytest.mark.xfail(
-    reason="issue 4: with --preload 0 the read-only store starts, and every PUT is any "
-    "exception's 500 (OperationalError: attempt to write a readonly database)",
-    strict=True,
-    raises=AssertionError,
-)
 def test_read_only_sqlite_file_without_preload_answers_503(
     start_mock: StartMock, read_only_db: Path
 ) -> None:

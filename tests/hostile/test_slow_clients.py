@@ -90,12 +90,6 @@ def test_threaded_serve_holds_many_slow_clients(
     _assert_answered(threaded_mock, "50 slow-header connections")
 
 
-@pytest.mark.xfail(
-    reason="new: the in-flight mark of a PUT is taken before its body is read and validated, "
-    "so a client that withholds its body keeps the session answering 409",
-    strict=True,
-    raises=AssertionError,
-)
 def test_a_withheld_body_does_not_hold_the_session(
     threaded_mock: MockServer, slow_clients: Callable[[str, int], SlowClients]
 ) -> None:
