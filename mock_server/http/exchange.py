@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Request, Response, request
 
+from mock_server.core.errors import ApiError
 from mock_server.play.scenario import NO_SCENARIO, Scenario
 from mock_server.wire.codec import dumps_json
 from mock_server.wire.documents import UNPARSED
@@ -28,6 +29,8 @@ logger = logging.getLogger("mock_server")
 class Exchange:
     """One request: what the pipeline decided, what was answered, what delivery must do."""
 
+    # What the WSGI framing step refused (a chunked body over the limit, an undecodable path).
+    refusal: ApiError | None = None
     # Request side, filled by the pipeline in this order.
     session_id: str | None = None
     scenario: Scenario = NO_SCENARIO

@@ -204,12 +204,6 @@ def test_journal_entry_of_huge_headers_is_bounded(threaded_mock: MockServer) -> 
     )
 
 
-@pytest.mark.xfail(
-    reason="new: the journal copies a body only when Content-Length is set, so a chunked "
-    "body that was applied shows as null",
-    strict=True,
-    raises=AssertionError,
-)
 def test_journal_keeps_the_body_of_a_chunked_request(threaded_mock: MockServer) -> None:
     """Desired: the journal shows the body a chunked PUT sent, as it does for Content-Length."""
     integration_id = f"chunked-journal-{uuid.uuid4().hex[:10]}"

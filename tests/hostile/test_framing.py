@@ -59,12 +59,6 @@ def _chunked_put(server: MockServer, integration_id: str, body: bytes) -> RawRes
         return read_answer(sock, 5)
 
 
-@pytest.mark.xfail(
-    reason="issue 5: for a chunked body werkzeug's LimitedStream stops at --max-body-bytes "
-    "without an error, and the mock parses the first 1 MiB: 200, stored",
-    strict=True,
-    raises=AssertionError,
-)
 @pytest.mark.parametrize("kind", ["threaded", "workers"])
 def test_chunked_body_over_the_limit_is_refused_whole(
     request: pytest.FixtureRequest, kind: str
@@ -162,21 +156,7 @@ MALFORMED_CHUNK = (
 )
 
 
-@pytest.mark.parametrize(
-    "kind",
-    [
-        "threaded",
-        pytest.param(
-            "workers",
-            marks=pytest.mark.xfail(
-                reason="new: gunicorn raises InvalidChunkSize while the app reads the body; "
-                "it is no werkzeug HTTPException, so as_api_error makes it a 500",
-                strict=True,
-                raises=AssertionError,
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("kind", ["threaded", "workers"])
 def test_malformed_chunked_body_is_a_400(request: pytest.FixtureRequest, kind: str) -> None:
     """Desired: a chunk size that is not hex is the client's error, 400 `ErrorResponse`."""
     server = _server(request, kind)

@@ -15,12 +15,6 @@ import requests
 from tests.hostile.support import AUTH, JSON_BODY, MockServer, require, session_path
 
 
-@pytest.mark.xfail(
-    reason="issue 9: werkzeug decodes PATH_INFO as UTF-8 with errors='replace', so a%FEb and "
-    "a%FFb both become 'a\\ufffdb', one session",
-    strict=True,
-    raises=AssertionError,
-)
 @pytest.mark.parametrize("kind", ["threaded", "workers"])
 def test_invalid_utf8_ids_are_not_folded_together(
     request: pytest.FixtureRequest, kind: str
