@@ -130,16 +130,27 @@ def _html_cases() -> list[tuple[str, str, bytes, int | tuple[int, ...]]]:
 HTML_CASES = _html_cases()
 
 
-@pytest.mark.xfail(
-    reason="issue 7: errors raised by werkzeug's http.server (send_error) and gunicorn's "
-    "parser (handle_error) are written before the app runs, as HTML",
+# gunicorn's own error pages are the serving setup's business (another branch changes it).
+GUNICORN_HTML = pytest.mark.xfail(
+    reason="issue 7: errors raised by gunicorn's parser (handle_error) are written before the "
+    "app runs, as HTML",
     strict=True,
     raises=AssertionError,
 )
+
+
 @pytest.mark.parametrize(
     ("kind", "request_bytes", "status"),
-    [(kind, data, status) for kind, _, data, status in HTML_CASES],
-    ids=[f"{kind}-{name}" for kind, name, _, _ in HTML_CASES],
+    [
+        pytest.param(
+            kind,
+            data,
+            status,
+            id=f"{kind}-{name}",
+            marks=[GUNICORN_HTML] if kind == "workers" else [],
+        )
+        for kind, name, data, status in HTML_CASES
+    ],
 )
 def test_protocol_errors_answer_json(
     request: pytest.FixtureRequest, kind: str, request_bytes: bytes, status: int

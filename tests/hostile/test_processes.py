@@ -88,13 +88,6 @@ def test_killed_worker_does_not_leave_its_session_locked(
     )
 
 
-@pytest.mark.xfail(
-    reason="issue 9: werkzeug drains unread request bytes after an answer with a blocking "
-    "rfile.read(10 MB) before it closes the answer; the in-flight count stays up and SIGTERM "
-    "waits DRAIN_TIMEOUT (30 s)",
-    strict=True,
-    raises=AssertionError,
-)
 def test_sigterm_is_prompt_next_to_an_eager_keep_alive_client(start_mock: StartMock) -> None:
     """Desired: SIGTERM stops `serve` within a few seconds, whatever idle clients do.
 
