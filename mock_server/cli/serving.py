@@ -31,6 +31,11 @@ CLIENT_SOCKET_TIMEOUT = 30.0
 OnReady = Callable[[int, list[str]], None]
 
 
+def host_in_url(host: str) -> str:
+    """A host as a URL (and gunicorn's bind) writes it: an IPv6 address in brackets."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
 class InFlightRequests:
     """WSGI middleware that counts requests until their answer is written."""
 
@@ -184,7 +189,7 @@ def serve_workers(settings: Settings, on_ready: OnReady) -> None:
         on_ready(arbiter.LISTENERS[0].getsockname()[1], list(state.preloaded_ids))
 
     options: dict[str, Any] = {
-        "bind": f"{settings.host}:{settings.port}",
+        "bind": f"{host_in_url(settings.host)}:{settings.port}",
         "workers": settings.workers,
         "worker_class": "gthread" if settings.threads > 1 else "sync",
         "threads": settings.threads,

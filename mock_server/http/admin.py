@@ -1,7 +1,7 @@
 """The admin API under /__admin/: sessions, reset, fixtures, the request journal, conditions.
 
 It is outside the contract (openapi.yaml does not list it) and needs no API key; it answers
-loopback clients, or any client that sends the admin token.
+loopback clients that name this server in `Host`, or any client that sends the admin token.
 """
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ import hmac
 import ipaddress
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Request, Response, jsonify, request
 
 from mock_server.contract.sessions import InvalidRecord, check_sessions
 from mock_server.core.domain import CustomerSession
 from mock_server.core.errors import ApiError, ErrorItem
 from mock_server.core.store import put_sessions
 from mock_server.http.state import mock_state
-from mock_server.play.faults import FAULTS
+from mock_server.play.faults import FAULTS, client_socket
 from mock_server.play.latency import InvalidLatency, parse_latency
 from mock_server.wire import codec
 from mock_server.wire.body import parse_json_bytes
@@ -27,11 +27,55 @@ TOKEN_HEADER = "X-Admin-Token"
 UPLOAD_SOURCE = "POST /__admin/fixtures"
 
 
-def _is_loopback(address: str | None) -> bool:
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _ip(text: str | None) -> IpAddress | None:
+    """An IP address, an IPv4-mapped IPv6 one (::ffff:127.0.0.1, as a dual-stack listener sees
+    IPv4 clients) as the IPv4 address it is; None for anything else."""
     try:
-        return address is not None and ipaddress.ip_address(address).is_loopback
+        address = ipaddress.ip_address((text or "").split("%", 1)[0])
     except ValueError:
+        return None
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    return mapped or address
+
+
+def _is_loopback(address: str | None) -> bool:
+    ip = _ip(address)
+    return ip is not None and ip.is_loopback
+
+
+def _host_name(host: str) -> str:
+    """The name of a Host header: `[::1]:8080` -> `::1`, `LocalHost.:8080` -> `localhost`."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0]
+    if host.count(":") == 1:  # name:port (a bare IPv6 address has more colons)
+        host = host.split(":", 1)[0]
+    return host.rstrip(".")
+
+
+def _names_this_server(current: Request) -> bool:
+    """True when `Host` names this server: localhost, a loopback address, the --host, or the
+    address the connection came in on.
+
+    A web page whose DNS name rebinds to 127.0.0.1 reaches a loopback listener from the
+    developer's own browser, without an Origin on same-origin GETs; its Host is its own name.
+    """
+    host = current.headers.get("Host")
+    if host is None:  # HTTP/1.0 without Host: no browser sends that
+        return True
+    name = _host_name(host)
+    if name == "localhost" or name == mock_state().settings.host.lower():
+        return True
+    ip = _ip(name)
+    if ip is None:
         return False
+    if ip.is_loopback:
+        return True
+    sock = client_socket(current.environ)
+    return sock is not None and ip == _ip(str(sock.getsockname()[0]))
 
 
 def _bad_request(
@@ -53,23 +97,47 @@ def allow_local_or_token() -> None:
         return
     # A web page's request carries an Origin: without the token it must not drive the admin API
     # of a mock on the developer's machine.
-    if _is_loopback(request.remote_addr) and "Origin" not in request.headers:
-        return
-    raise ApiError(
-        403,
-        "The admin API answers loopback clients or the admin token only",
-        [ErrorItem("Forbidden", f"Send the {TOKEN_HEADER} header.", parameter=TOKEN_HEADER)],
-    )
+    if not _is_loopback(request.remote_addr) or "Origin" in request.headers:
+        raise ApiError(
+            403,
+            "The admin API answers loopback clients or the admin token only",
+            [ErrorItem("Forbidden", f"Send the {TOKEN_HEADER} header.", parameter=TOKEN_HEADER)],
+        )
+    if not _names_this_server(request):
+        raise ApiError(
+            403,
+            "The admin API answers requests that name this server in Host",
+            [
+                ErrorItem(
+                    "Forbidden",
+                    "Host must be localhost, a loopback address or the address served, "
+                    f"unless the {TOKEN_HEADER} header is sent.",
+                    parameter="Host",
+                )
+            ],
+        )
+
+
+# Query integers: ASCII digits only (str.isdigit and int() take '²' or Arabic-Indic digits)
+# and few of them (int() refuses more than 4,300 digits with a ValueError of its own).
+MAX_QUERY_DIGITS = 9
+
+
+def _count_parameter(name: str) -> int | None:
+    """A non-negative integer query parameter, or None when absent; a 400 when malformed."""
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= MAX_QUERY_DIGITS):
+        raise _bad_request(
+            f"{name} must be a non-negative integer of at most {MAX_QUERY_DIGITS} digits",
+            parameter=name,
+        )
+    return int(raw)
 
 
 def _application_filter() -> int | None:
-    raw = request.args.get("applicationId")
-    if raw is None:
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise _bad_request("applicationId must be an integer", parameter="applicationId") from None
+    return _count_parameter("applicationId")
 
 
 def _find(session_id: str) -> CustomerSession:
@@ -143,12 +211,7 @@ def load_fixtures() -> Response:
 @admin.get("/requests")
 def list_requests() -> Response:
     """The journal, newest first; `?sessionId=` and `?limit=` narrow it."""
-    raw_limit = request.args.get("limit")
-    limit = None
-    if raw_limit is not None:
-        if not raw_limit.isdigit():
-            raise _bad_request("limit must be a non-negative integer", parameter="limit")
-        limit = int(raw_limit)
+    limit = _count_parameter("limit")
     entries = mock_state().journal.entries(request.args.get("sessionId"))
     shown = entries if limit is None else entries[:limit]
     # "meta.total", as WireMock's journal has it: how many matched before the limit.
@@ -203,8 +266,12 @@ def _changes(document: Any) -> dict[str, Any]:
 @admin.put("/conditions")
 def set_conditions() -> Response:
     """Change some conditions: `{"latency": "20-200ms", "errorRate": 0.1, "fault": null}`."""
-    traffic = mock_state().traffic
-    return jsonify(traffic.update(**_changes(request.get_json(silent=True))).to_json())
+    state = mock_state()
+    # Read as the API reads bodies: strict, and bounded in depth (100,000 brackets are a 400).
+    document = parse_json_bytes(
+        request.get_data(cache=True), max_depth=state.settings.max_json_depth
+    )
+    return jsonify(state.traffic.update(**_changes(document)).to_json())
 
 
 @admin.delete("/conditions")

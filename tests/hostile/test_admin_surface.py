@@ -64,13 +64,6 @@ def test_journal_and_log_keep_no_secret_headers(threaded_mock: MockServer) -> No
     assert not leaked, sorted(leaked)
 
 
-@pytest.mark.xfail(
-    reason="issue 8: the admin API checks the client address only, never Host, so a page "
-    "whose DNS name rebinds to 127.0.0.1 reads the admin GET endpoints (same-origin GETs "
-    "carry no Origin)",
-    strict=True,
-    raises=AssertionError,
-)
 @pytest.mark.parametrize("host", ["rebound.example", "rebound.example:{port}"])
 def test_admin_refuses_a_foreign_host(threaded_mock: MockServer, host: str) -> None:
     """Desired: a request naming another host is refused (403 or 421), JSON."""
@@ -127,12 +120,6 @@ def dual_stack_mock(start_mock: Callable[..., MockServer]) -> MockServer:
     return start_mock("--store", "memory://", "--preload", "0", host="::", connect_host="::1")
 
 
-@pytest.mark.xfail(
-    reason="issue 8: ipaddress.ip_address('::ffff:127.0.0.1').is_loopback is False, and the "
-    "admin check does not unwrap ipv4_mapped",
-    strict=True,
-    raises=AssertionError,
-)
 def test_admin_counts_ipv4_mapped_loopback_as_loopback(dual_stack_mock: MockServer) -> None:
     """Desired: on `--host ::` a client on 127.0.0.1 (seen as ::ffff:127.0.0.1) is local."""
     over_v6 = requests.get(dual_stack_mock.url + "/__admin/requests?limit=1", timeout=10)
@@ -143,12 +130,6 @@ def test_admin_counts_ipv4_mapped_loopback_as_loopback(dual_stack_mock: MockServ
     assert over_v4.status_code == 200, f"{over_v4.status_code}: {over_v4.text[:160]}"
 
 
-@pytest.mark.xfail(
-    reason="new: the banner writes an IPv6 host unbracketed (http://:::PORT), a URL no client "
-    "can use",
-    strict=True,
-    raises=AssertionError,
-)
 def test_banner_of_an_ipv6_host_is_a_usable_url(dual_stack_mock: MockServer) -> None:
     """Desired: `customer-session-mock serving http://[::]:PORT` (or a loopback URL)."""
     line = next(line for line in dual_stack_mock.banner if "serving http" in line)
@@ -167,11 +148,6 @@ ADMIN_INPUTS = {
 }
 
 
-@pytest.mark.xfail(
-    reason="new: three admin inputs reach a bare ValueError/RecursionError and answer 500",
-    strict=True,
-    raises=AssertionError,
-)
 @pytest.mark.parametrize("case", list(ADMIN_INPUTS))
 def test_admin_refuses_bad_input_with_400(threaded_mock: MockServer, case: str) -> None:
     """Desired: a malformed admin request is the client's error, 400 `ErrorResponse`."""
