@@ -119,3 +119,51 @@ def test_invalid_body_costs_about_what_a_valid_one_costs(threaded_mock: MockServ
         f"invalid {len(invalid):,}-byte body: {invalid_seconds:.2f} s; "
         f"valid {len(valid):,}-byte body: {valid_seconds:.2f} s"
     )
+
+
+def _valid_elements_vectors() -> dict[str, Any]:
+    return {
+        # New: one error (maxItems), found by walking 200,000 valid strings one by one (1.8 s).
+        "couponCodes-200000": {"customerSession": {"couponCodes": ["c"] * 200_000}},
+        # New: 40,000 valid map values walked beside one bad field (3 s).
+        "additionalCosts-40000-and-a-bad-state": {
+            "customerSession": {
+                "state": "bogus",
+                "additionalCosts": {f"k{n}": {"price": 1} for n in range(40_000)},
+            }
+        },
+    }
+
+
+VALID_ELEMENTS = _valid_elements_vectors()
+
+
+@pytest.mark.parametrize("vector", list(VALID_ELEMENTS))
+def test_an_invalid_body_of_valid_elements_costs_little(
+    threaded_mock: MockServer, vector: str
+) -> None:
+    """Desired: a 1 MB body with one problem beside many valid elements is refused fast: the
+    validator must not walk each valid element to look for errors."""
+    body = json.dumps(VALID_ELEMENTS[vector])
+    started = time.monotonic()
+    refused = requests.put(
+        threaded_mock.url + session_path(f"amp-valid-{uuid.uuid4().hex[:12]}"),
+        data=body,
+        headers=JSON_BODY,
+        timeout=30,
+    )
+    seconds = time.monotonic() - started
+    require(refused.status_code == 400, refused.text[:300])
+    assert seconds < 1.0, f"{len(body):,}-byte body refused in {seconds:.2f} s"
+
+
+def test_long_keys_do_not_grow_an_error_answer(threaded_mock: MockServer) -> None:
+    """New: pointers into a map name its keys; 100 keys of 9 KB each must not make a 900 KB
+    answer (each pointer is cut back to an ancestor)."""
+    costs = {f"{n:03d}" + "k" * 9000: {} for n in range(100)}
+    body = json.dumps({"customerSession": {"additionalCosts": costs}})
+    answer = requests.put(
+        threaded_mock.url + session_path("amp-long-keys"), data=body, headers=JSON_BODY, timeout=30
+    )
+    require(answer.status_code == 400, answer.text[:300])
+    assert len(answer.content) <= MAX_ERROR_ANSWER_BYTES, f"{len(answer.content):,} bytes"
