@@ -23,6 +23,7 @@ from mock_server.http.journal import (
     RequestJournal,
     clipped,
     journaled_problems,
+    printable,
 )
 from mock_server.play.faults import client_socket, inject_fault
 
@@ -97,14 +98,16 @@ class Delivery:
         self.journal.record(entry)
         if not access_log.isEnabledFor(logging.INFO):
             return  # building the line costs more than the rest of the bookkeeping
+        # What the client chose (method, path, id, preferences) is escaped: a text log line is
+        # one line. The problems are written as a repr, escaped already.
         access_log.info(
             "%s %s %s %.1fms%s%s%s",
-            entry.method,
-            entry.path,
+            printable(entry.method),
+            printable(entry.path),
             f"fault={entry.fault}" if entry.fault else entry.status,
             entry.latency_ms,
-            f" session={entry.session_id}" if entry.session_id else "",
-            f" scenario={entry.scenario}" if entry.scenario else "",
+            f" session={printable(entry.session_id)}" if entry.session_id else "",
+            f" scenario={printable(entry.scenario)}" if entry.scenario else "",
             f" problems={'; '.join(entry.problems)!r}" if entry.problems else "",
             extra={"entry": entry},  # formatted only by a JSON log formatter
         )

@@ -85,8 +85,10 @@ def _undecodable_path(environ: WSGIEnvironment) -> ApiError | None:
 
 def _read_chunked_body(environ: WSGIEnvironment, limit: int) -> ApiError | None:
     """Read a chunked body whole into the environ; a 413 past `limit`, a 400 if malformed."""
-    if environ.get("CONTENT_LENGTH") or not environ.get("wsgi.input_terminated"):
-        return None  # a Content-Length is enforced by Flask; an unterminated input is no body
+    # Chunked wins over a Content-Length sent beside it (RFC 9112), as werkzeug reads it: the
+    # length must not hide a chunked body from this step. An unterminated input is no body.
+    if not environ.get("wsgi.input_terminated"):
+        return None
     if "chunked" not in str(environ.get("HTTP_TRANSFER_ENCODING", "")).lower():
         return None
     stream = environ["wsgi.input"]

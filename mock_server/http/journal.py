@@ -42,6 +42,18 @@ _SECRET_HEADER = re.compile(r"AUTH|COOKIE|TOKEN|SECRET|KEY|PASSW|CREDENTIAL|SIGN
 _SCHEMED_HEADERS: Final = frozenset({"HTTP_AUTHORIZATION", "HTTP_PROXY_AUTHORIZATION"})
 
 
+# C0 and C1 control characters (and the backslash that escapes them) as \xNN: a client's
+# newline in an id must not start a forged line of a text log.
+_ESCAPED_CONTROLS: Final = str.maketrans(
+    {code: f"\\x{code:02x}" for code in [*range(0x20), *range(0x7F, 0xA0), ord("\\")]}
+)
+
+
+def printable(text: str) -> str:
+    """`text` for a line of a text log: control characters escaped."""
+    return text.translate(_ESCAPED_CONTROLS)
+
+
 def clipped(text: str, limit: int) -> str:
     """`text`, cut to at most `limit` characters ("..." marks the cut)."""
     return text if len(text) <= limit else text[: max(limit - 3, 0)] + "..."

@@ -35,7 +35,7 @@ from mock_server.core.errors import ApiError, ErrorItem, StoreUnavailable
 from mock_server.core.store import SessionStore
 from mock_server.http.auth import application_for
 from mock_server.http.exchange import Exchange, current_request, exchange_of, json_answer
-from mock_server.http.journal import MAX_JOURNAL_BODY, header_fields
+from mock_server.http.journal import MAX_JOURNAL_BODY, header_fields, printable
 from mock_server.http.state import MockState, mock_state
 from mock_server.play.answers import injected_error, scenario_answer
 from mock_server.play.faults import client_socket
@@ -306,7 +306,7 @@ def validate_answer(
     logger.error(
         "response to %s %s violates openapi.yaml: %s",
         current.method,
-        current.path,
+        printable(current.path),
         "; ".join(violations),
     )
     error = ApiError(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 import urllib.parse
 import uuid
 from collections.abc import Callable
@@ -16,6 +17,7 @@ import pytest
 import requests
 
 from tests.hostile.support import (
+    API_KEY,
     AUTH,
     MockServer,
     raw_exchange,
@@ -195,3 +197,35 @@ def test_journal_keeps_the_body_of_a_chunked_request(threaded_mock: MockServer) 
     shown = _journal_entry(threaded_mock, integration_id)["request"]
     require(isinstance(shown, dict), repr(shown))
     assert isinstance(shown, dict) and shown.get("body") == body.decode(), shown
+
+
+def test_text_log_lines_cannot_be_forged(start_mock: Callable[..., MockServer]) -> None:
+    """New: an id may hold a newline (%0A); the text access log must still write one line per
+    request, not a line the client wrote."""
+    server = start_mock("--store", "memory://", "--preload", "0")
+    forged = "FORGED-" + uuid.uuid4().hex[:8]
+    answer = requests.get(
+        server.url + session_path(f"a%0A{forged}%0D%0A{forged}"), headers=AUTH, timeout=10
+    )
+    require(answer.status_code == 404, answer.text[:200])
+    time.sleep(0.2)
+    lines = server.log_lines()
+    require(any(forged in line for line in lines), "the request was not logged")
+    assert not [line for line in lines if line.startswith(forged)], lines[-3:]
+
+
+def test_a_short_api_key_is_never_shown_whole(start_mock: Callable[..., MockServer]) -> None:
+    """New: the masking showed the first four characters of a key, so a key of four or fewer
+    was journaled in full."""
+    server = start_mock(
+        "--store", "memory://", "--preload", "0", "--api-key", "k3y=1", "--api-key", f"{API_KEY}=1"
+    )  # fmt: skip
+    integration_id = f"short-key-{uuid.uuid4().hex[:8]}"
+    answer = requests.get(
+        server.url + session_path(integration_id),
+        headers={"Authorization": "ApiKey-v1 k3y"},
+        timeout=10,
+    )
+    require(answer.status_code == 404, answer.text[:200])
+    shown = _journal_entry(server, integration_id)["request"]
+    assert isinstance(shown, dict) and "k3y" not in json.dumps(shown["headers"]), shown

@@ -173,3 +173,31 @@ def test_malformed_chunked_body_is_a_400(request: pytest.FixtureRequest, kind: s
     server = _server(request, kind)
     answer = raw_exchange(server.connect_host, server.port, MALFORMED_CHUNK)
     assert_error_response(answer, 400)
+
+
+def test_chunked_body_beside_a_content_length_is_refused_whole(threaded_mock: MockServer) -> None:
+    """New: werkzeug reads a body sent chunked *and* with a Content-Length as chunked (RFC 9112),
+    and cut it silently at the limit; the length must not hide it from the 413."""
+    threaded_mock.wait_ready(10)
+    integration_id = f"chunked-cl-{uuid.uuid4().hex[:10]}"
+    body = _padded_document(2 * LIMIT)
+    head = request_head(
+        "PUT",
+        session_path(integration_id),
+        {**JSON_BODY, "Transfer-Encoding": "chunked", "Content-Length": "2", "Connection": "close"},
+    )
+    with socket.create_connection(
+        (threaded_mock.connect_host, threaded_mock.port), timeout=5
+    ) as sock:
+        try:
+            sock.sendall(head)
+            for start in range(0, len(body), CHUNK):
+                piece = body[start : start + CHUNK]
+                sock.sendall(b"%x\r\n" % len(piece) + piece + b"\r\n")
+            sock.sendall(b"0\r\n\r\n")
+        except OSError:
+            pass
+        answer = read_answer(sock, 5)
+    stored = requests.get(threaded_mock.url + f"/__admin/sessions/{integration_id}", timeout=5)
+    assert stored.status_code == 404, f"the truncated body was stored ({answer.describe()})"
+    assert_error_response(answer, 413)

@@ -35,14 +35,19 @@ class BrokenChunks(io.RawIOBase):
         raise OSError("Invalid chunk header")
 
 
-def chunked_put(app: Flask, integration_id: str, stream: Any) -> tuple[int, dict[str, Any]]:
-    """A PUT as a server hands over a chunked body: no Content-Length, the input terminated."""
+def chunked_put(
+    app: Flask, integration_id: str, stream: Any, content_length: str | None = None
+) -> tuple[int, dict[str, Any]]:
+    """A PUT as a server hands over a chunked body: the input terminated, no Content-Length
+    unless the client sent one beside it."""
     environ = EnvironBuilder(
         path=session_url(integration_id),
         method="PUT",
         headers={**AUTH, "Content-Type": "application/json", "Transfer-Encoding": "chunked"},
     ).get_environ()
     environ.pop("CONTENT_LENGTH", None)
+    if content_length is not None:
+        environ["CONTENT_LENGTH"] = content_length
     environ.update({"wsgi.input": stream, "wsgi.input_terminated": True})
     body, status, _headers = run_wsgi_app(app.wsgi_app, environ, buffered=True)
     return int(status.split()[0]), json.loads(b"".join(body))
@@ -65,6 +70,11 @@ def test_a_chunked_body_over_the_limit_is_refused_whole(small_app: Flask) -> Non
     status, document = chunked_put(small_app, "c-2", io.BytesIO(padded(LIMIT + 1)))
     assert status == 413 and document["errors"][0]["source"] == {"pointer": ""}
     assert small_app.test_client().get("/__admin/sessions/c-2").status_code == 404
+
+
+def test_a_content_length_beside_chunks_does_not_hide_them(small_app: Flask) -> None:
+    status, _ = chunked_put(small_app, "c-4", io.BytesIO(padded(LIMIT + 1)), content_length="2")
+    assert status == 413
 
 
 def test_malformed_chunks_are_a_400(small_app: Flask) -> None:

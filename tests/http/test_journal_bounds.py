@@ -14,6 +14,7 @@ from mock_server.http.journal import (
     header_fields,
     masked_authorization,
     masked_secret,
+    printable,
 )
 from tests.conftest import AUTH, session_url
 
@@ -71,3 +72,7 @@ def test_the_journal_keeps_the_first_problems_of_an_answer(client: FlaskClient) 
     problems = entry["validationErrors"]
     assert len(problems) == MAX_JOURNAL_PROBLEMS + 1
     assert problems[-1] == "... and 81 more (the answer lists them)"
+
+
+def test_a_text_log_line_stays_one_line() -> None:
+    assert printable("a\nb\r\x1b[31m\\x0a\x85") == "a\\x0ab\\x0d\\x1b[31m\\x5cx0a\\x85"
