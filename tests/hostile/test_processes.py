@@ -43,7 +43,7 @@ def _wait_for_workers(server: MockServer, count: int, gone: int | None, timeout:
 
 @pytest.mark.xfail(
     reason="issue 6: the mark of a PUT is released only by the process that took it; a killed "
-    "worker's mark answers 409 until it expires (IN_FLIGHT_TTL_SECONDS, ~120 s)",
+    "worker's mark answers 409 until it expires (its delay + 15 s; OS locks will fix it)",
     strict=True,
     raises=AssertionError,
 )
