@@ -601,7 +601,7 @@ def _masked_fields(environ: WSGIEnvironment) -> dict[str, str]:
     The mock's journal shows the first characters of a key; the proxy's shows none, since
     its keys are real ones.
     """
-    fields = header_fields(environ)
+    fields, _omitted = header_fields(environ)
     for name in list(fields):
         if name.startswith("HTTP_") and name[5:].replace("_", "-").lower() in CREDENTIAL_HEADERS:
             scheme, sep, _ = str(environ.get(name, "")).partition(" ")

@@ -13,7 +13,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from mock_server.cli.serving import serve_threaded, serve_workers
+from mock_server.cli.serving import host_in_url, serve_threaded, serve_workers
 from mock_server.core.errors import MockServerError
 from mock_server.http.logs import configure_logging
 from mock_server.play.latency import InvalidLatency, parse_latency
@@ -211,7 +211,7 @@ def _settings(ctx: click.Context, options: dict[str, Any]) -> Settings:
 
 
 def _print_banner(settings: Settings, port: int, ids: list[str]) -> None:
-    url = f"http://{settings.host}:{port}"
+    url = f"http://{host_in_url(settings.host)}:{port}"
     keys = (
         ", ".join(f"{key} -> application {app}" for key, app in sorted(settings.api_keys.items()))
         or f"any key -> application {settings.default_application_id}"

@@ -12,10 +12,11 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from gunicorn.app.base import BaseApplication
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from mock_server.cli.gunicorn_worker import JsonErrorThreadWorker
 from mock_server.http.app import create_app
+from mock_server.http.errors import protocol_error_body
 from mock_server.http.state import state_of
 from mock_server.settings import Settings
 
@@ -26,9 +27,16 @@ if TYPE_CHECKING:
 DRAIN_TIMEOUT = 30.0
 # How long a worker keeps an idle client connection open for its next request.
 KEEPALIVE_SECONDS = 5
+# A connection whose client sends (or reads) nothing for this long is closed, freeing its thread.
+CLIENT_SOCKET_TIMEOUT = 30.0
 
 # Called once the server listens: the port it bound and the preloaded integration ids.
 OnReady = Callable[[int, list[str]], None]
+
+
+def host_in_url(host: str) -> str:
+    """A host as a URL (and gunicorn's bind) writes it: an IPv6 address in brackets."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
 class InFlightRequests:
@@ -66,14 +74,25 @@ class InFlightRequests:
 
 
 class _ClosingBody:
-    """A response body that reports its end when the server closes it, after the last byte."""
+    """A response body that reports its end once its last byte is written, or when the server
+    closes it (or drops it), whichever comes first.
+
+    Not only at close: after an answer werkzeug reads what the client sent meanwhile before it
+    closes the body, and a keep-alive client that sends its next request at once keeps it
+    reading; the request would count as in flight, and hold up a SIGTERM, for as long.
+    """
 
     def __init__(self, body: Iterable[bytes], on_close: Callable[[], None]) -> None:
         self._body = body
         self._on_close: Callable[[], None] | None = on_close
 
     def __iter__(self) -> Iterator[bytes]:
-        return iter(self._body)
+        try:
+            # The server writes each piece before it asks for the next: past the loop, the
+            # last byte is written.
+            yield from self._body
+        finally:
+            self._report()
 
     def close(self) -> None:
         try:
@@ -81,9 +100,37 @@ class _ClosingBody:
             if close is not None:
                 close()
         finally:
-            if self._on_close is not None:
-                on_close, self._on_close = self._on_close, None
-                on_close()
+            self._report()
+
+    def _report(self) -> None:
+        if self._on_close is not None:
+            on_close, self._on_close = self._on_close, None
+            on_close()
+
+
+class _RequestHandler(WSGIRequestHandler):
+    """werkzeug's request handler, answering as the mock does, and not waiting forever."""
+
+    # Applied to each connection by socketserver: a silent client frees its thread.
+    timeout = CLIENT_SOCKET_TIMEOUT
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The errors http.server finds before the app runs (a request line or header block it
+        cannot read, HTTP/2 and later), answered as JSON ErrorResponse instead of HTML."""
+        self.log_error("code %d, message %s", code, message)
+        # A request line it could not read leaves the request taken for HTTP/0.9, which
+        # http.server answers without a status line or headers: answer as HTTP/1.x.
+        if self.request_version not in ("HTTP/1.0", "HTTP/1.1"):
+            self.request_version = "HTTP/1.0"
+        _phrase, description = self.responses.get(code, ("", "The request cannot be read."))
+        body = protocol_error_body(code, explain or message or description)
+        self.send_response(code)  # the standard phrase: never an echo of the request line
+        self.send_header("Connection", "close")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
 
 def serve_threaded(settings: Settings, on_ready: OnReady) -> None:
@@ -91,7 +138,9 @@ def serve_threaded(settings: Settings, on_ready: OnReady) -> None:
     app = create_app(settings)
     tracker = InFlightRequests(app.wsgi_app)
     app.wsgi_app = tracker  # type: ignore[method-assign]
-    server = make_server(settings.host, settings.port, app, threaded=True)
+    server = make_server(
+        settings.host, settings.port, app, threaded=True, request_handler=_RequestHandler
+    )
     stopping = threading.Event()
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
@@ -144,7 +193,7 @@ def serve_workers(settings: Settings, on_ready: OnReady) -> None:
         on_ready(arbiter.LISTENERS[0].getsockname()[1], list(state.preloaded_ids))
 
     options: dict[str, Any] = {
-        "bind": f"{settings.host}:{settings.port}",
+        "bind": f"{host_in_url(settings.host)}:{settings.port}",
         "workers": settings.workers,
         "worker_class": f"{JsonErrorThreadWorker.__module__}.{JsonErrorThreadWorker.__name__}",
         "threads": settings.threads,

@@ -19,11 +19,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import jsonschema_rs
 from openapi_core.util import BOOLEAN_FALSE_VALUES, BOOLEAN_TRUE_VALUES
 
 from mock_server.contract.openapi import ContractValidator, ResponseProblem
-from mock_server.core.pointers import UnresolvableReference, resolve_ref
+from mock_server.contract.shared_schemas import SchemaCheck, Undecidable, resolve
 from mock_server.wire.documents import UNPARSED
 
 if TYPE_CHECKING:
@@ -38,110 +37,7 @@ logger = logging.getLogger("mock_server")
 _RULE_PARAMETER = re.compile(r"<(?:\w+:)?(\w+)>")
 _HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _JSON_MEDIA_TYPE = "application/json"
-
-# Keywords whose meaning jsonschema-rs (draft 4, formats off) shares with openapi-core's
-# OAS 3.0 validator. A schema using any other keyword (nullable, pattern, discriminator,
-# readOnly, a checked format, ...) leaves its operation to openapi-core.
-_SHARED_KEYWORDS = frozenset(
-    {
-        "type",
-        "properties",
-        "required",
-        "additionalProperties",
-        "items",
-        "enum",
-        "minimum",
-        "maximum",
-        "exclusiveMinimum",
-        "exclusiveMaximum",
-        "minLength",
-        "maxLength",
-        "minItems",
-        "maxItems",
-        "minProperties",
-        "maxProperties",
-        "allOf",
-        "anyOf",
-        "oneOf",
-        "not",
-        "$ref",
-        "default",
-        "description",
-        "title",
-        "example",
-        "deprecated",
-        "externalDocs",
-        "format",
-    }
-)
-# Formats openapi-core checks for OAS 3.0; any other format is an annotation to both.
-_CHECKED_FORMATS = frozenset(
-    {"int32", "int64", "float", "double", "binary", "byte", "password", "regex"}
-)
-_REF_SIBLINGS = frozenset({"$ref", "description", "title", "example", "deprecated"})
 _PARAMETER_TYPES = frozenset({"string", "boolean", "integer"})
-
-
-class Undecidable(Exception):
-    """A part of the contract the compiled checks do not cover; openapi-core decides."""
-
-
-def _resolve(document: Mapping[str, Any], node: Any) -> Any:
-    """Follow local `$ref`s; one that cannot be followed leaves the decision to openapi-core."""
-    try:
-        return resolve_ref(document, node)
-    except UnresolvableReference as exc:
-        raise Undecidable(str(exc)) from exc
-
-
-def _check_keywords(document: Mapping[str, Any], schema: Any, seen: set[int]) -> None:
-    """Raise Undecidable if `schema` (or any schema it reaches) uses an unshared keyword."""
-    if not isinstance(schema, Mapping):
-        raise Undecidable("a schema that is not an object")
-    if id(schema) in seen:
-        return
-    seen.add(id(schema))
-    if "$ref" in schema and not _REF_SIBLINGS.issuperset(schema):
-        # Draft 4 ignores the siblings of a `$ref`; openapi-core's OAS 3.0 validator does not.
-        raise Undecidable("keywords beside a $ref")
-    for keyword, value in schema.items():
-        if keyword not in _SHARED_KEYWORDS:
-            raise Undecidable(f"schema keyword {keyword!r}")
-        if keyword == "format" and value in _CHECKED_FORMATS:
-            raise Undecidable(f"format {value!r}")
-        if keyword == "enum" and not all(isinstance(item, str) for item in value):
-            raise Undecidable("an enum of non-strings")
-        if keyword == "$ref":
-            _check_keywords(document, _resolve(document, schema), seen)
-        elif keyword == "properties":
-            for subschema in value.values():
-                _check_keywords(document, subschema, seen)
-        elif keyword in {"items", "not"} or (
-            keyword == "additionalProperties" and value is not True
-        ):
-            if value is not False:
-                _check_keywords(document, value, seen)
-        elif keyword in {"allOf", "anyOf", "oneOf"}:
-            for subschema in value:
-                _check_keywords(document, subschema, seen)
-
-
-class _SchemaCheck:
-    """One schema of the document compiled with jsonschema-rs; `$ref`s resolve in place."""
-
-    def __init__(self, document: Mapping[str, Any], schema: Mapping[str, Any]) -> None:
-        _check_keywords(document, schema, set())
-        # The whole document rides along so that `#/components/...` references resolve.
-        root = {"components": document.get("components", {}), "allOf": [schema]}
-        # Formats off: openapi-core checks none of the formats this contract may use.
-        self._validator = jsonschema_rs.Draft4Validator(root, validate_formats=False)
-
-    def accepts(self, instance: Any) -> bool:
-        """True when `instance` matches; Undecidable when it cannot be handed to Rust."""
-        try:
-            return bool(self._validator.is_valid(instance))
-        except (ValueError, TypeError) as exc:  # e.g. lone surrogates, not UTF-8 encodable
-            raise Undecidable(str(exc)) from exc
 
 
 def _parse_media_type(content_type: str) -> str:
@@ -171,7 +67,7 @@ def _find_media_type(content: Mapping[str, _MediaType], content_type: str) -> _M
 class _MediaType:
     """A request or response media type: JSON, checked against its schema if it has one."""
 
-    schema: _SchemaCheck | None
+    schema: SchemaCheck | None
 
     def accepts(self, raw: bytes, document: Any = UNPARSED) -> bool:
         """`document` is `raw` already parsed, when the caller has it."""
@@ -203,15 +99,15 @@ class _Content:
 
 def _compile_content(document: Mapping[str, Any], content: Any) -> _Content:
     compiled: dict[str, _MediaType] = {}
-    for media_type, media in _resolve(document, content).items():
+    for media_type, media in resolve(document, content).items():
         if media_type != _JSON_MEDIA_TYPE:
             raise Undecidable(f"media type {media_type!r}")
-        media = _resolve(document, media)
+        media = resolve(document, media)
         if "encoding" in media:
             raise Undecidable("media type encoding")
         schema = media.get("schema")
         compiled[media_type] = _MediaType(
-            _SchemaCheck(document, schema) if schema is not None else None
+            SchemaCheck(document, schema) if schema is not None else None
         )
     return _Content(compiled)
 
@@ -236,7 +132,7 @@ class _Parameter:
     location: str
     required: bool
     kind: str
-    schema: _SchemaCheck
+    schema: SchemaCheck
 
     def accepts(self, request: Request) -> bool:
         if self.location == "path":
@@ -259,7 +155,7 @@ class _Parameter:
 
 
 def _compile_parameter(document: Mapping[str, Any], node: Any) -> _Parameter:
-    parameter = _resolve(document, node)
+    parameter = resolve(document, node)
     location = parameter["in"]
     default_style = "form" if location == "query" else "simple"
     style = parameter.get("style", default_style)
@@ -273,7 +169,7 @@ def _compile_parameter(document: Mapping[str, Any], node: Any) -> _Parameter:
         or explode != (style == "form")
     ):
         raise Undecidable(f"parameter {parameter.get('name')!r}")
-    schema = _resolve(document, parameter["schema"])
+    schema = resolve(document, parameter["schema"])
     kind = schema.get("type")
     if kind not in _PARAMETER_TYPES or "default" in schema:
         raise Undecidable(f"parameter {parameter['name']!r} of type {kind!r}")
@@ -282,7 +178,7 @@ def _compile_parameter(document: Mapping[str, Any], node: Any) -> _Parameter:
         location=location,
         required=bool(parameter.get("required", False)),
         kind=kind,
-        schema=_SchemaCheck(document, parameter["schema"]),
+        schema=SchemaCheck(document, parameter["schema"]),
     )
 
 
@@ -312,7 +208,7 @@ def _compile_security(
         for name in requirement:
             if name not in schemes:
                 continue  # openapi-core skips an undeclared scheme
-            scheme = _resolve(document, schemes[name])
+            scheme = resolve(document, schemes[name])
             if scheme.get("type") != "apiKey":
                 raise Undecidable(f"security scheme {name!r}")
             alternative.append(_SecurityScheme(scheme["name"], scheme["in"]))
@@ -389,11 +285,11 @@ def _compile_operation(
         parameters=list(parameters.values()),
     )
     if "requestBody" in operation:
-        body = _resolve(document, operation["requestBody"])
+        body = resolve(document, operation["requestBody"])
         compiled.body = _compile_content(document, body["content"])
         compiled.body_required = bool(body.get("required", False))
     for status, node in operation["responses"].items():
-        response = _resolve(document, node)
+        response = resolve(document, node)
         if "headers" in response:
             raise Undecidable(f"headers of response {status}")
         content = response.get("content")
@@ -410,7 +306,7 @@ def compile_operations(document: Mapping[str, Any]) -> dict[tuple[str, str], _Op
         return {}  # server base paths and hosts: matching is openapi-core's business
     operations: dict[tuple[str, str], _Operation] = {}
     for template, path_item in document.get("paths", {}).items():
-        path_item = _resolve(document, path_item)
+        path_item = resolve(document, path_item)
         for method in _HTTP_METHODS:
             if method not in path_item:
                 continue

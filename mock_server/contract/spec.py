@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 from openapi_core import OpenAPI
 
+from mock_server.contract.openapi import openapi_of
 from mock_server.core.errors import MockServerError
 
 
@@ -51,7 +52,7 @@ def load_spec(path: Path | None = None) -> Spec:
     if not isinstance(document, dict):
         raise MockServerError(f"{path} does not hold an OpenAPI document")
     try:
-        openapi = OpenAPI.from_dict(document)
+        openapi = openapi_of(document)
     except Exception as exc:  # openapi-core raises several unrelated types for a bad spec
         raise MockServerError(f"{path} is not a valid OpenAPI document: {exc}") from exc
     return Spec(path=path, document=document, openapi=openapi)

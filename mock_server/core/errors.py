@@ -5,19 +5,35 @@ The HTTP layer renders an `ApiError` as `ErrorResponse`; nothing else builds err
 
 from __future__ import annotations
 
+import itertools
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Any, Final
 
 from mock_server.core.domain import RuleViolation
 from mock_server.core.service import ConcurrentUpdate, SessionNotFound
 
 logger = logging.getLogger("mock_server")
 
+# An error answer lists at most this many problems, each cut short: a 90 KB body of 30,000 bad
+# elements must not become a 9 MB answer, nor a 750 KB array a details text that repeats it.
+MAX_ERROR_ITEMS: Final = 100
+MAX_DETAILS_CHARS: Final = 300
+# A longer pointer (a client's 100 KB object key) is cut back to an ancestor that still exists.
+MAX_POINTER_CHARS: Final = 200
+
 
 class MockServerError(Exception):
     """A failure of the mock itself, not of a request: a missing spec, a bad fixture file."""
+
+
+class StoreUnavailable(MockServerError):
+    """The backend of a store failed (Redis unreachable, a read-only or locked SQLite file).
+
+    Stores raise it for their backend's own errors, so that callers need to know no driver.
+    Its text names the backend (an address, a file): it goes to the log, never to a client.
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,18 +54,47 @@ class ErrorItem:
             source["parameter"] = self.parameter
         return {"title": self.title, "details": self.details, "source": source}
 
+    def bounded(self) -> ErrorItem:
+        """This item with its details and pointer cut to the sizes an answer lists."""
+        if len(self.details) <= MAX_DETAILS_CHARS and len(self.pointer or "") <= MAX_POINTER_CHARS:
+            return self
+        details = self.details
+        if len(details) > MAX_DETAILS_CHARS:
+            details = details[: MAX_DETAILS_CHARS - 3] + "..."
+        pointer = self.pointer
+        if pointer is not None and len(pointer) > MAX_POINTER_CHARS:
+            # Whole tokens only (an escape like ~1 is never split): the pointer names an
+            # ancestor of the place, never a place that does not exist.
+            pointer = pointer[: MAX_POINTER_CHARS + 1].rsplit("/", 1)[0]
+        return replace(self, details=details, pointer=pointer)
+
+
+# Stands for every problem past the first MAX_ERROR_ITEMS; how many there are is not known,
+# since the validators stop looking there.
+MORE_PROBLEMS: Final = ErrorItem(
+    "More problems",
+    f"Only the first {MAX_ERROR_ITEMS} problems are listed; the request has more.",
+)
+
 
 class ApiError(Exception):
-    """An error the API documents; rendered as `ErrorResponse` with its status."""
+    """An error the API documents; rendered as `ErrorResponse` with its status.
 
-    def __init__(self, status: int, message: str, errors: Sequence[ErrorItem] = ()) -> None:
+    The one place error lists are built: whatever a caller hands in, it keeps the first
+    MAX_ERROR_ITEMS problems (each bounded), reading no further, and says that more exist.
+    """
+
+    def __init__(self, status: int, message: str, errors: Iterable[ErrorItem] = ()) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
-        self.errors = tuple(errors)
+        listed = list(itertools.islice(errors, MAX_ERROR_ITEMS + 1))
+        if len(listed) > MAX_ERROR_ITEMS:
+            listed[MAX_ERROR_ITEMS:] = [MORE_PROBLEMS]
+        self.errors = tuple(item.bounded() for item in listed)
 
     @classmethod
-    def bad_request(cls, message: str, errors: Sequence[ErrorItem]) -> ApiError:
+    def bad_request(cls, message: str, errors: Iterable[ErrorItem]) -> ApiError:
         """400: the request is malformed or breaks a rule."""
         return cls(400, message, errors)
 
@@ -94,6 +139,19 @@ class ApiError(Exception):
         )
 
     @classmethod
+    def store_unavailable(cls) -> ApiError:
+        """503: the store failed; the request may succeed once it is back."""
+        return cls(
+            503,
+            "The session store is unavailable",
+            [
+                ErrorItem(
+                    "Service unavailable", "The store that keeps sessions failed; retry later."
+                )
+            ],
+        )
+
+    @classmethod
     def from_rule_violation(cls, violation: RuleViolation) -> ApiError:
         """400 for a well-formed request that a business rule forbids."""
         message = (
@@ -118,6 +176,10 @@ def as_api_error(exc: Exception) -> ApiError:
         return ApiError.not_found(exc.integration_id)
     if isinstance(exc, ConcurrentUpdate):
         return ApiError.conflict(exc.integration_id)
+    if isinstance(exc, StoreUnavailable):
+        # The cause names the backend's address: it is logged here and kept from the answer.
+        logger.warning("session store unavailable: %s", exc)
+        return ApiError.store_unavailable()
     logger.exception("unexpected error while answering a request")
     return ApiError(
         500,

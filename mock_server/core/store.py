@@ -34,7 +34,11 @@ class Revision:
 
 
 class SessionStore(Protocol):
-    """The narrow interface every backend implements; sessions are keyed per application."""
+    """The narrow interface every backend implements; sessions are keyed per application.
+
+    An operation whose backend fails (a server unreachable, a file that cannot be written)
+    raises `StoreUnavailable` (core/errors.py), never the driver's own error.
+    """
 
     def get(self, application_id: int, integration_id: str) -> Revision | None:
         """The current revision of a session, or None."""

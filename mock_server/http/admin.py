@@ -1,8 +1,8 @@
 """The admin API under /__admin/: sessions, reset, fixtures, the request journal, conditions.
 
 It is outside the contract (openapi.yaml does not list it) and needs no API key; it answers
-loopback clients, or any client that sends the admin token (or the inspector's cookie that
-logging in with the token sets).
+loopback clients that name this server in `Host`, or any client that sends the admin token (or
+the inspector's cookie that logging in with the token sets).
 """
 
 from __future__ import annotations
@@ -19,17 +19,16 @@ from dataclasses import fields
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Request, Response, jsonify, request
 
 from mock_server.contract.sessions import InvalidRecord, check_sessions
 from mock_server.core.errors import ApiError, ErrorItem
 from mock_server.core.store import put_sessions
 from mock_server.fixtures.files import write_records
-from mock_server.http.journal import SHOWN_KEY_CHARS, JournalFilter
+from mock_server.http.journal import JournalFilter, masked_secret
 from mock_server.http.state import mock_state
-from mock_server.play.faults import FAULTS
+from mock_server.play.faults import FAULTS, client_socket
 from mock_server.play.latency import InvalidLatency, parse_latency
 from mock_server.stores import describe_store
 from mock_server.wire import codec
@@ -47,11 +46,55 @@ _COOKIE_CONTEXT: Final = b"customer-session-mock admin cookie v1"
 _STATUS_FILTER: Final = re.compile(r"[1-5](\d\d|xx)|fault")
 
 
-def _is_loopback(address: str | None) -> bool:
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _ip(text: str | None) -> IpAddress | None:
+    """An IP address, an IPv4-mapped IPv6 one (::ffff:127.0.0.1, as a dual-stack listener sees
+    IPv4 clients) as the IPv4 address it is; None for anything else."""
     try:
-        return address is not None and ipaddress.ip_address(address).is_loopback
+        address = ipaddress.ip_address((text or "").split("%", 1)[0])
     except ValueError:
+        return None
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    return mapped or address
+
+
+def _is_loopback(address: str | None) -> bool:
+    ip = _ip(address)
+    return ip is not None and ip.is_loopback
+
+
+def _host_name(host: str) -> str:
+    """The name of a Host header: `[::1]:8080` -> `::1`, `LocalHost.:8080` -> `localhost`."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0]
+    if host.count(":") == 1:  # name:port (a bare IPv6 address has more colons)
+        host = host.split(":", 1)[0]
+    return host.rstrip(".")
+
+
+def _names_this_server(current: Request) -> bool:
+    """True when `Host` names this server: localhost, a loopback address, the --host, or the
+    address the connection came in on.
+
+    A web page whose DNS name rebinds to 127.0.0.1 reaches a loopback listener from the
+    developer's own browser, without an Origin on same-origin GETs; its Host is its own name.
+    """
+    host = current.headers.get("Host")
+    if host is None:  # HTTP/1.0 without Host: no browser sends that
+        return True
+    name = _host_name(host)
+    if name == "localhost" or name == mock_state().settings.host.lower():
+        return True
+    ip = _ip(name)
+    if ip is None:
         return False
+    if ip.is_loopback:
+        return True
+    sock = client_socket(current.environ)
+    return sock is not None and ip == _ip(str(sock.getsockname()[0]))
 
 
 def _bad_request(
@@ -65,15 +108,6 @@ def _bad_request(
 def admin_cookie_value(token: str) -> str:
     """The inspector cookie's value for an admin token (a MAC of it, so no copy of the token)."""
     return hmac.new(token.encode(), _COOKIE_CONTEXT, hashlib.sha256).hexdigest()
-
-
-def _names_loopback(host: str) -> bool:
-    """True for a Host header naming this machine: localhost, 127.0.0.1, [::1] (any port)."""
-    try:
-        name = urlsplit("//" + host).hostname or ""
-    except ValueError:
-        return False
-    return name == "localhost" or name.endswith(".localhost") or _is_loopback(name)
 
 
 def _from_own_origin() -> bool:
@@ -102,10 +136,11 @@ def access_refusal() -> ApiError | None:
             if _from_own_origin():
                 return None
     if _is_loopback(request.remote_addr):
-        if not _names_loopback(request.host):
+        if not _names_this_server(request):
             why = (
-                f"A loopback client must name this server localhost, 127.0.0.1 or [::1], "
-                f"not {request.host!r}; or send the {TOKEN_HEADER} header."
+                "A loopback client must name this server in Host (localhost, a loopback "
+                f"address, --host or the address served), not {request.host!r}; or send the "
+                f"{TOKEN_HEADER} header."
             )
         elif not _from_own_origin():
             why = f"Pages of other origins may not use it; send the {TOKEN_HEADER} header."
@@ -130,14 +165,26 @@ def allow_local_or_token() -> None:
         raise refusal
 
 
-def _application_filter() -> int | None:
-    raw = request.args.get("applicationId")
+# Query integers: ASCII digits only (str.isdigit and int() take '²' or Arabic-Indic digits)
+# and few of them (int() refuses more than 4,300 digits with a ValueError of its own).
+MAX_QUERY_DIGITS = 9
+
+
+def _count_parameter(name: str) -> int | None:
+    """A non-negative integer query parameter, or None when absent; a 400 when malformed."""
+    raw = request.args.get(name)
     if raw is None:
         return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise _bad_request("applicationId must be an integer", parameter="applicationId") from None
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= MAX_QUERY_DIGITS):
+        raise _bad_request(
+            f"{name} must be a non-negative integer of at most {MAX_QUERY_DIGITS} digits",
+            parameter=name,
+        )
+    return int(raw)
+
+
+def _application_filter() -> int | None:
+    return _count_parameter("applicationId")
 
 
 def _find(session_id: str) -> CustomerSession:
@@ -255,15 +302,6 @@ def load_fixtures() -> Response:
     return jsonify({"loaded": count, "sessionIds": [s.integration_id for s in sessions]})
 
 
-def _count(name: str) -> int | None:
-    raw = request.args.get(name)
-    if raw is None:
-        return None
-    if not raw.isdigit():
-        raise _bad_request(f"{name} must be a non-negative integer", parameter=name)
-    return int(raw)
-
-
 def _journal_filter() -> JournalFilter:
     args = request.args
     status = args.get("status") or None
@@ -280,7 +318,7 @@ def _journal_filter() -> JournalFilter:
         method=args.get("method") or None,
         status=status,
         has_problems=None if has_problems is None else has_problems == "true",
-        after=_count("after") or 0,
+        after=_count_parameter("after") or 0,
     )
 
 
@@ -291,7 +329,7 @@ def list_requests() -> Response:
     `?sessionId=`, `?applicationId=`, `?method=`, `?status=` (404, 4xx or fault),
     `?hasProblems=true|false` and `?after=<id>` (newer entries only) narrow it; `?limit=` cuts it.
     """
-    limit = _count("limit")
+    limit = _count_parameter("limit")
     where = _journal_filter()
     everything = mock_state().journal.entries()  # one snapshot: `lastId` is the newest seen
     entries = [entry for entry in everything if where.matches(entry)]
@@ -360,19 +398,18 @@ def _changes(document: Any) -> dict[str, Any]:
 @admin.put("/conditions")
 def set_conditions() -> Response:
     """Change some conditions: `{"latency": "20-200ms", "errorRate": 0.1, "fault": null}`."""
-    traffic = mock_state().traffic
-    return jsonify(traffic.update(**_changes(request.get_json(silent=True))).to_json())
+    state = mock_state()
+    # Read as the API reads bodies: strict, and bounded in depth (100,000 brackets are a 400).
+    document = parse_json_bytes(
+        request.get_data(cache=True), max_depth=state.settings.max_json_depth
+    )
+    return jsonify(state.traffic.update(**_changes(document)).to_json())
 
 
 @admin.delete("/conditions")
 def clear_conditions() -> Response:
     """No latency, no errors, no faults."""
     return jsonify(mock_state().traffic.clear().to_json())
-
-
-def masked_key(key: str) -> str:
-    """An API key as the inspector shows it: at most its first four characters, half of it."""
-    return key[: min(SHOWN_KEY_CHARS, len(key) // 2)] + "..."
 
 
 def _shown_setting(name: str, value: Any) -> Any:
@@ -394,7 +431,7 @@ def server_info(base_url: str) -> dict[str, Any]:
     store = state.service.store
     keys_of: dict[int, list[str]] = {}
     for key, application_id in sorted(settings.api_keys.items()):
-        keys_of.setdefault(application_id, []).append(masked_key(key))
+        keys_of.setdefault(application_id, []).append(masked_secret(key))
     stored = Counter(s.application_id for s in store.list())
     applications = sorted(settings.application_ids() | set(stored))
     journal = state.journal

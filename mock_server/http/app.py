@@ -18,6 +18,7 @@ from mock_server.http import api
 from mock_server.http.admin import admin
 from mock_server.http.delivery import Delivery
 from mock_server.http.errors import register_error_handlers
+from mock_server.http.framing import StrictFraming, raise_refusal
 from mock_server.http.inspector import inspector
 from mock_server.http.journal import RequestJournal
 from mock_server.http.pipeline import finish_response
@@ -56,13 +57,16 @@ def create_app(
     state.preload()
     app.extensions[EXTENSION] = state
     register_error_handlers(app)
+    # Before every blueprint's own steps: a request the framing step refused goes no further.
+    app.before_request(raise_refusal)
     app.register_blueprint(api.bp)
     app.register_blueprint(api.docs)
     app.register_blueprint(admin)
     app.register_blueprint(inspector)
     app.after_request(finish_response)
     state.cors_step = _cors_step(app, settings)
-    app.wsgi_app = Delivery(app.wsgi_app, state.journal)  # type: ignore[method-assign]
+    framed = StrictFraming(app.wsgi_app, settings.max_body_bytes)
+    app.wsgi_app = Delivery(framed, state.journal)  # type: ignore[method-assign]
     return app
 
 

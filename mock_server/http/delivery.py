@@ -16,7 +16,15 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mock_server.http.exchange import Exchange, exchange_of
-from mock_server.http.journal import JournalEntry, RequestJournal
+from mock_server.http.journal import (
+    MAX_SCENARIO_CHARS,
+    MAX_SESSION_ID_CHARS,
+    JournalEntry,
+    RequestJournal,
+    clipped,
+    journaled_problems,
+    printable,
+)
 from mock_server.play.faults import client_socket, inject_fault
 
 if TYPE_CHECKING:
@@ -75,12 +83,14 @@ class Delivery:
     def _finish(self, entry: JournalEntry, exchange: Exchange, started: float) -> None:
         entry.latency_ms = (time.perf_counter() - started) * 1000
         entry.delay_ms = exchange.delay_ms
-        entry.session_id = exchange.session_id
+        session_id, played = exchange.session_id, exchange.played
+        entry.session_id = None if session_id is None else clipped(session_id, MAX_SESSION_ID_CHARS)
         entry.application_id = exchange.application_id
-        entry.scenario = exchange.played
+        entry.scenario = None if played is None else clipped(played, MAX_SCENARIO_CHARS)
         entry.fault = exchange.fault
-        entry.problems = exchange.problems
+        entry.problems = journaled_problems(exchange.problems)
         entry.request_headers = exchange.request_headers
+        entry.request_headers_omitted = exchange.request_headers_omitted
         entry.request_body = exchange.request_body
         entry.request_body_size = exchange.request_body_size
         entry.response_headers = exchange.response_headers
@@ -91,14 +101,16 @@ class Delivery:
         self.journal.record(entry)
         if not access_log.isEnabledFor(logging.INFO):
             return  # building the line costs more than the rest of the bookkeeping
+        # What the client chose (method, path, id, preferences) is escaped: a text log line is
+        # one line. The problems are written as a repr, escaped already.
         access_log.info(
             "%s %s %s %.1fms%s%s%s",
-            entry.method,
-            entry.path,
+            printable(entry.method),
+            printable(entry.path),
             f"fault={entry.fault}" if entry.fault else entry.status,
             entry.latency_ms,
-            f" session={entry.session_id}" if entry.session_id else "",
-            f" scenario={entry.scenario}" if entry.scenario else "",
+            f" session={printable(entry.session_id)}" if entry.session_id else "",
+            f" scenario={printable(entry.scenario)}" if entry.scenario else "",
             f" problems={'; '.join(map(str, entry.problems))!r}" if entry.problems else "",
             extra={"entry": entry},  # formatted only by a JSON log formatter
         )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
 from mock_server.core.errors import ApiError, ErrorItem, as_api_error
 from mock_server.http.exchange import json_answer
+from mock_server.wire.codec import dumps_json
 
 # Where the problem of a request that werkzeug refused lies, by status: a parameter or header
 # it names, else the body (pointer "").
@@ -17,6 +20,7 @@ _HTTP_ERROR_SOURCES: dict[int, str] = {
     413: "Content-Length",
     414: "path",
     431: "headers",
+    505: "HTTP-version",
 }
 
 
@@ -32,6 +36,18 @@ def http_error(exc: HTTPException) -> ApiError:
         else ErrorItem(title, details, pointer="")
     )
     return ApiError(status, title, [item])
+
+
+def protocol_error_body(status: int, details: str) -> bytes:
+    """The ErrorResponse, as bytes, of a request the HTTP server refused before the app saw it
+    (a request line it cannot read, a path or header block too long, HTTP/2 and later)."""
+    try:
+        title = HTTPStatus(status).phrase
+    except ValueError:
+        title = "Bad Request"
+    parameter = _HTTP_ERROR_SOURCES.get(status, "request-line")
+    error = ApiError(status, title, [ErrorItem(title, details, parameter=parameter)])
+    return dumps_json(error.to_body())
 
 
 def register_error_handlers(app: Flask) -> None:

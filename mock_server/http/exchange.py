@@ -6,12 +6,14 @@ WSGI steps around them (delivery) read and write the same object.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from flask import Request, Response, request
 
+from mock_server.core.errors import ApiError
 from mock_server.http.journal import Problem
 from mock_server.play.scenario import NO_SCENARIO, Scenario
 from mock_server.wire.codec import dumps_json
@@ -21,12 +23,15 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
 ENVIRON_KEY = "mock_server.exchange"
+logger = logging.getLogger("mock_server")
 
 
 @dataclass(slots=True)
 class Exchange:
     """One request: what the pipeline decided, what was answered, what delivery must do."""
 
+    # What the WSGI framing step refused (a chunked body over the limit, an undecodable path).
+    refusal: ApiError | None = None
     # Request side, filled by the pipeline in this order.
     session_id: str | None = None
     scenario: Scenario = NO_SCENARIO
@@ -43,6 +48,7 @@ class Exchange:
     # Response side, for the journal and the access log.
     problems: list[Problem] = field(default_factory=list)
     request_headers: dict[str, str] = field(default_factory=dict)
+    request_headers_omitted: int = 0
     request_body: bytes | None = None
     request_body_size: int = 0
     response_headers: list[tuple[str, str]] = field(default_factory=list)
@@ -54,10 +60,14 @@ class Exchange:
     on_answered: list[Callable[[], None]] = field(default_factory=list)
 
     def answered(self) -> None:
-        """Run and forget the `on_answered` callbacks."""
+        """Run and forget the `on_answered` callbacks; one that fails is logged, and the rest
+        still run: the answer is made, and goes out as it is."""
         callbacks, self.on_answered = self.on_answered, []
         for callback in callbacks:
-            callback()
+            try:
+                callback()
+            except Exception:
+                logger.exception("a step after the answer failed")
 
     def document_of(self, response: Response) -> Any:
         """The document `response` was serialised from, or UNPARSED when it is not known."""

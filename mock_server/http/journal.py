@@ -2,11 +2,18 @@
 
 An entry keeps what it is given as it came (headers as WSGI names them, the bodies as bytes)
 and formats it only when someone reads the journal: most entries are never read.
+
+Every entry is bounded, whatever the request: each part is cut when it is recorded (the
+journal keeps 1000 entries in memory) and fitted again when it is shown, since JSON escaping
+can make a text up to six times longer. An entry shown, and the JSON access-log line that
+carries it, stay under 64 KiB.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
+import re
 import threading
 from collections import deque
 from collections.abc import Mapping
@@ -18,32 +25,98 @@ from werkzeug.datastructures import EnvironHeaders
 
 # Enough to see what a client sent; a journal of 1000 full 1 MiB bodies would not fit memory.
 MAX_JOURNAL_BODY: Final = 16 * 1024
-# The journal shows which key was sent, not the whole key.
-SHOWN_KEY_CHARS: Final = 4
+# The header block kept of a request (names and values), and of any one value.
+MAX_JOURNAL_HEADERS: Final = 12 * 1024
+MAX_HEADER_VALUE: Final = 2 * 1024
+MAX_PATH_CHARS: Final = 2 * 1024
+MAX_QUERY_CHARS: Final = 2 * 1024
+MAX_SESSION_ID_CHARS: Final = 1024
+MAX_SCENARIO_CHARS: Final = 256
+# The problems an error answer names: the first few are what a reader of the journal needs.
+MAX_JOURNAL_PROBLEMS: Final = 20
+MAX_PROBLEM_CHARS: Final = 400
+# The journal shows which key was sent, never the whole key: at most 4 characters, and at
+# most half of it.
+SHOWN_SECRET_CHARS: Final = 4
+# Header fields (WSGI names) whose values are credentials: kept masked, never in full.
+_SECRET_HEADER = re.compile(r"AUTH|COOKIE|TOKEN|SECRET|KEY|PASSW|CREDENTIAL|SIGNATURE")
+_SCHEMED_HEADERS: Final = frozenset({"HTTP_AUTHORIZATION", "HTTP_PROXY_AUTHORIZATION"})
+
+
+# C0 and C1 control characters (and the backslash that escapes them) as \xNN: a client's
+# newline in an id must not start a forged line of a text log.
+_ESCAPED_CONTROLS: Final = str.maketrans(
+    {code: f"\\x{code:02x}" for code in [*range(0x20), *range(0x7F, 0xA0), ord("\\")]}
+)
+
+
+def printable(text: str) -> str:
+    """`text` for a line of a text log: control characters escaped."""
+    return text.translate(_ESCAPED_CONTROLS)
+
+
+def clipped(text: str, limit: int) -> str:
+    """`text`, cut to at most `limit` characters ("..." marks the cut)."""
+    return text if len(text) <= limit else text[: max(limit - 3, 0)] + "..."
+
+
+def fitted(text: str, limit: int) -> str:
+    """`text`, cut so that it takes at most `limit` characters as a JSON string.
+
+    JSON escaping (the journal page and the JSON log use ASCII output) makes a control
+    character or a non-ASCII one six characters long: a cut by characters alone bounds
+    nothing.
+    """
+    if len(text) * 6 <= limit:  # fits even if every character is escaped
+        return text
+    if len(json.dumps(text)) - 2 <= limit:
+        return text
+    low, high = 0, min(len(text), limit)  # the longest prefix that fits, by bisection
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(json.dumps(text[:middle])) - 2 <= limit - 3:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low] + "..."
+
+
+def masked_secret(value: str) -> str:
+    """`secret-key` -> `secr...`: a few characters to tell keys apart, never the whole."""
+    return value[: min(SHOWN_SECRET_CHARS, len(value) // 2)] + "..."
 
 
 def masked_authorization(value: str) -> str:
     """`ApiKey-v1 secret-key` -> `ApiKey-v1 secr...`."""
     scheme, _, key = value.partition(" ")
     if not key:
-        return scheme[:SHOWN_KEY_CHARS] + "..." if len(scheme) > SHOWN_KEY_CHARS else scheme
-    shown = key[:SHOWN_KEY_CHARS] + ("..." if len(key) > SHOWN_KEY_CHARS else "")
-    return f"{scheme} {shown}"
+        return masked_secret(scheme)
+    return f"{scheme} {masked_secret(key)}"
 
 
-def header_fields(environ: Mapping[str, Any]) -> dict[str, str]:
-    """The request header fields of a WSGI environ, under their WSGI names, key masked.
+def header_fields(environ: Mapping[str, Any]) -> tuple[dict[str, str], int]:
+    """The request header fields of a WSGI environ, under their WSGI names, credentials masked
+    and cut to MAX_JOURNAL_HEADERS in all; and how many fields did not fit.
 
     Masked now, so that no copy of a full key is kept, logged or shown.
     """
-    fields = {
-        name: value
-        for name, value in environ.items()
-        if name.startswith("HTTP_") or name in ("CONTENT_TYPE", "CONTENT_LENGTH")
-    }
-    if "HTTP_AUTHORIZATION" in fields:
-        fields["HTTP_AUTHORIZATION"] = masked_authorization(fields["HTTP_AUTHORIZATION"])
-    return fields
+    fields: dict[str, str] = {}
+    budget = MAX_JOURNAL_HEADERS
+    omitted = 0
+    for name, value in environ.items():
+        if not (name.startswith("HTTP_") or name in ("CONTENT_TYPE", "CONTENT_LENGTH")):
+            continue
+        if _SECRET_HEADER.search(name):
+            value = (
+                masked_authorization(value) if name in _SCHEMED_HEADERS else masked_secret(value)
+            )
+        value = clipped(value, MAX_HEADER_VALUE)
+        budget -= len(name) + len(value)
+        if budget < 0:
+            omitted += 1
+            continue
+        fields[name] = value
+    return fields, omitted
 
 
 def wsgi_text(value: str) -> str:
@@ -55,8 +128,11 @@ def wsgi_text(value: str) -> str:
 
 
 def shown_headers(fields: Mapping[str, str]) -> dict[str, str]:
-    """Header fields as the journal shows them: under their HTTP names."""
-    return dict(EnvironHeaders(dict(fields)).items())
+    """Header fields as the journal shows them: under their HTTP names, each value fitted."""
+    return {
+        name: fitted(value, MAX_HEADER_VALUE)
+        for name, value in EnvironHeaders(dict(fields)).items()
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +162,25 @@ def shown_body(head: bytes | None, size: int) -> str | None:
     if head is None:
         return None
     text = head.decode("utf-8", errors="replace")
-    return text + ("..." if size > len(head) else "")
+    if size > len(head):
+        text += "..."
+    return fitted(text, MAX_JOURNAL_BODY)
+
+
+def journaled_problems(problems: list[Problem]) -> list[Problem]:
+    """The first MAX_JOURNAL_PROBLEMS problems of an answer, each cut; a count of the rest."""
+    kept = [
+        Problem(
+            clipped(problem.message, MAX_PROBLEM_CHARS),
+            None if problem.pointer is None else clipped(problem.pointer, MAX_PROBLEM_CHARS),
+            None if problem.parameter is None else clipped(problem.parameter, MAX_PROBLEM_CHARS),
+        )
+        for problem in problems[:MAX_JOURNAL_PROBLEMS]
+    ]
+    rest = len(problems) - len(kept)
+    if rest:
+        kept.append(Problem(f"... and {rest} more (the answer lists them)"))
+    return kept
 
 
 @dataclass(slots=True)
@@ -107,6 +201,8 @@ class JournalEntry:
     problems: list[Problem] = field(default_factory=list)
     # WSGI names (HTTP_AUTHORIZATION), key masked: shown_headers() names them when read.
     request_headers: dict[str, str] = field(default_factory=dict)
+    # Header fields left out, past MAX_JOURNAL_HEADERS.
+    request_headers_omitted: int = 0
     # The first MAX_JOURNAL_BODY bytes of the body, and its whole size.
     request_body: bytes | None = None
     request_body_size: int = 0
@@ -121,29 +217,43 @@ class JournalEntry:
     violations: list[dict[str, Any]] | None = None
     proxy: dict[str, Any] | None = None
 
+    def __post_init__(self) -> None:
+        # Cut as recorded: the journal holds 1000 entries in memory, whatever they were sent.
+        self.path = clipped(self.path, MAX_PATH_CHARS)
+        self.query = clipped(self.query, MAX_QUERY_CHARS)
+
     def to_json(self, *, full: bool = False) -> dict[str, Any]:
         """The entry as the access log writes it; `full` adds the answer and located problems.
 
-        `GET /__admin/requests` lists full entries.
+        `GET /__admin/requests` lists full entries. Bounded whatever the request was.
         """
+        shown_request: dict[str, Any] = {
+            "headers": shown_headers(self.request_headers),
+            "body": shown_body(self.request_body, self.request_body_size),
+        }
+        if self.request_headers_omitted:
+            shown_request["headersOmitted"] = self.request_headers_omitted
         document = {
             "id": self.id,
             "time": self.time.isoformat().replace("+00:00", "Z"),
             "method": self.method,
-            "path": wsgi_text(self.path),
-            "query": self.query,
+            "path": fitted(wsgi_text(self.path), MAX_PATH_CHARS),
+            "query": fitted(self.query, MAX_QUERY_CHARS),
             "status": self.status or None,  # None: a fault, no answer was sent
             "latencyMs": round(self.latency_ms, 3),
             "delayMs": round(self.delay_ms, 3),
-            "sessionId": self.session_id,
+            "sessionId": None
+            if self.session_id is None
+            else fitted(self.session_id, MAX_SESSION_ID_CHARS),
             "applicationId": self.application_id,
-            "scenario": self.scenario,
+            "scenario": None
+            if self.scenario is None
+            else fitted(self.scenario, MAX_SCENARIO_CHARS),
             "fault": self.fault,
-            "validationErrors": [str(problem) for problem in self.problems],
-            "request": {
-                "headers": shown_headers(self.request_headers),
-                "body": shown_body(self.request_body, self.request_body_size),
-            },
+            "validationErrors": [
+                fitted(str(problem), MAX_PROBLEM_CHARS) for problem in self.problems
+            ],
+            "request": shown_request,
         }
         if full:
             document["problems"] = [problem.to_json() for problem in self.problems]
@@ -246,7 +356,8 @@ class RequestJournal:
         with self._lock:
             newest_first = list(reversed(self._entries))
         if session_id is not None:
-            newest_first = [e for e in newest_first if e.session_id == session_id]
+            wanted = clipped(session_id, MAX_SESSION_ID_CHARS)  # as entries keep it
+            newest_first = [e for e in newest_first if e.session_id == wanted]
         if where is not None:
             newest_first = [e for e in newest_first if where.matches(e)]
         return newest_first if limit is None else newest_first[:limit]

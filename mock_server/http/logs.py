@@ -7,10 +7,13 @@ import logging
 from datetime import UTC, datetime
 from typing import Final
 
-from mock_server.http.journal import JournalEntry
+from mock_server.http.journal import JournalEntry, fitted
 from mock_server.settings import LOG_FORMATS
 
 TEXT_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# The message of an access-log record in JSON: its fields follow in full (each bounded), so the
+# readable line that repeats them is cut to keep the whole line under 64 KiB.
+MAX_JSON_ACCESS_MESSAGE: Final = 4 * 1024
 
 
 class JsonFormatter(logging.Formatter):
@@ -25,6 +28,7 @@ class JsonFormatter(logging.Formatter):
         }
         entry = getattr(record, "entry", None)
         if isinstance(entry, JournalEntry):
+            document["message"] = fitted(str(document["message"]), MAX_JSON_ACCESS_MESSAGE)
             document.update(entry.to_json())
         if record.exc_info:
             document["exception"] = self.formatException(record.exc_info)

@@ -3,9 +3,10 @@
 Request side (`prepare_request`, before the view; the first step that answers wins):
   1. shape traffic: read the scenario (Prefer / `__` query), draw its delay and maybe a fault
   2. authenticate the API key -> the application
-  3. mark a PUT in flight (a parallel PUT of the same session is a 409)
-  4. parse the body as strict JSON
-  5. validate the request against openapi.yaml
+  3. parse the body as strict JSON
+  4. validate the request against openapi.yaml
+  5. mark a PUT in flight (a parallel PUT of the same session is a 409), once the body is
+     known to be valid: a body withheld or refused holds no session
   6. answer from the scenario or the error rate instead of the store, if asked
 Then the view (`api.py`) reads or updates the store.
 
@@ -21,21 +22,24 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import threading
+import time
 import uuid
+from collections.abc import Callable
 from typing import Final
 
 from flask import Request, Response
 
 from mock_server.contract.schemas import compile_schema
-from mock_server.core.errors import ApiError, ErrorItem
+from mock_server.core.errors import ApiError, ErrorItem, StoreUnavailable
+from mock_server.core.store import SessionStore
 from mock_server.http.auth import application_for
 from mock_server.http.delivery import UNJOURNALED_PREFIX
 from mock_server.http.exchange import Exchange, current_request, exchange_of, json_answer
-from mock_server.http.journal import MAX_JOURNAL_BODY, Problem, header_fields
+from mock_server.http.journal import MAX_JOURNAL_BODY, Problem, header_fields, printable
 from mock_server.http.state import MockState, mock_state
 from mock_server.play.answers import injected_error, scenario_answer
 from mock_server.play.faults import client_socket
-from mock_server.play.latency import MAX_DELAY_MS
 from mock_server.play.scenario import read_scenario
 from mock_server.wire.body import check_json_content_type, parse_json_bytes
 from mock_server.wire.documents import UNPARSED
@@ -44,8 +48,9 @@ logger = logging.getLogger("mock_server")
 
 # HEAD is checked as the GET operation without its body.
 CONTRACT_METHODS = frozenset({"GET", "HEAD", "PUT"})
-# An in-flight mark outlives the longest delay, and expires if its holder dies.
-IN_FLIGHT_TTL_SECONDS: Final = MAX_DELAY_MS / 1000 + 60
+# An in-flight mark lives for its request's delay and this margin for the work around it;
+# a mark that was never released (its holder died, or the store failed) expires then.
+MARK_MARGIN_SECONDS: Final = 15.0
 API_BLUEPRINT = "api"
 
 
@@ -89,20 +94,20 @@ def shape_traffic(state: MockState, current: Request, exchange: Exchange) -> Res
 
 
 def authenticate_and_validate(state: MockState, current: Request, exchange: Exchange) -> None:
-    """Auth, the in-flight mark of a PUT, strict JSON parsing and contract validation."""
+    """Auth, strict JSON parsing, contract validation, then the in-flight mark of a PUT."""
     settings = state.settings
     application_id = exchange.application_id = application_for(
         current.headers.get("Authorization"), settings.api_keys, settings.default_application_id
     )
     if current.method == "PUT":
-        if settings.parallel_conflicts:
-            _mark_in_flight(state, exchange, application_id, _session_id(current))
         check_json_content_type(current.content_type)
         exchange.body = parse_json_bytes(
             current.get_data(cache=True), max_depth=settings.max_json_depth
         )
     if current.method in CONTRACT_METHODS:
         state.validator.check_request(current, exchange.body)
+    if current.method == "PUT" and settings.parallel_conflicts:
+        _mark_in_flight(state, exchange, application_id, _session_id(current))
 
 
 def answer_scenario(state: MockState, current: Request, exchange: Exchange) -> Response | None:
@@ -177,16 +182,81 @@ class _MarkTokens:
 _mark_tokens = _MarkTokens()
 
 
+class _MarkReleases:
+    """Releases in-flight marks; one that the store failed to release is retried in the
+    background until the mark expires, so that a store back from an outage takes the
+    session's next PUT at once instead of answering 409 until then."""
+
+    RETRY_SECONDS: Final = 0.5
+    MAX_PENDING: Final = 10_000  # past it, marks are left to expire
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[Callable[[], None], float]] = []
+        self._lock = threading.Lock()
+        self._retrying = False
+
+    def release(self, unlock: Callable[[], None], expires: float) -> None:
+        """Run `unlock` now; if the store fails, again later, until `expires` (monotonic)."""
+        try:
+            unlock()
+        except StoreUnavailable as exc:
+            logger.warning("in-flight mark not released, retrying until it expires: %s", exc)
+            with self._lock:
+                if len(self._pending) < self.MAX_PENDING:
+                    self._pending.append((unlock, expires))
+                start = not self._retrying
+                self._retrying = True
+            if start:
+                threading.Thread(target=self._retry, name="mark-releases", daemon=True).start()
+
+    def _retry(self) -> None:
+        while True:
+            time.sleep(self.RETRY_SECONDS)
+            with self._lock:
+                pending, self._pending = self._pending, []
+            failed = []
+            for unlock, expires in pending:
+                if expires <= time.monotonic():
+                    continue  # expired in the store too: nothing left to release
+                try:
+                    unlock()
+                except StoreUnavailable:
+                    failed.append((unlock, expires))
+            with self._lock:
+                self._pending.extend(failed)
+                if not self._pending:
+                    self._retrying = False
+                    return
+
+
+_mark_releases = _MarkReleases()
+
+
 def _mark_in_flight(
     state: MockState, exchange: Exchange, application_id: int, session_id: str
 ) -> None:
     """Refuse a PUT while another PUT of the session is in flight, until its answer is sent."""
     store = state.service.store
     token = next(_mark_tokens)
-    if not store.try_lock(application_id, session_id, token, IN_FLIGHT_TTL_SECONDS):
+    lifetime = exchange.delay_ms / 1000 + MARK_MARGIN_SECONDS
+    release = _release_of(store, application_id, session_id, token, time.monotonic() + lifetime)
+    try:
+        held = store.try_lock(application_id, session_id, token, lifetime)
+    except StoreUnavailable:
+        exchange.on_answered.append(release)  # the store may have set it before it failed
+        raise
+    if not held:
         raise ApiError.conflict(session_id)
+    exchange.on_answered.append(release)
 
-    exchange.on_answered.append(lambda: store.unlock(application_id, session_id, token))
+
+def _release_of(
+    store: SessionStore, application_id: int, session_id: str, token: str, expires: float
+) -> Callable[[], None]:
+    def unlock() -> None:
+        store.unlock(application_id, session_id, token)
+
+    return lambda: _mark_releases.release(unlock, expires)
 
 
 # --- the response side --------------------------------------------------------------------
@@ -237,7 +307,7 @@ def validate_answer(
     logger.error(
         "response to %s %s violates openapi.yaml: %s",
         current.method,
-        current.path,
+        printable(current.path),
         "; ".join(violations),
     )
     error = ApiError(
@@ -252,7 +322,7 @@ def record_request(current: Request, exchange: Exchange, response: Response) -> 
     """Copy the request, the answer and the problems an error answer names into the exchange."""
     if current.path.startswith(UNJOURNALED_PREFIX):
         return  # the journal does not keep the admin API's own requests
-    exchange.request_headers = header_fields(current.environ)
+    exchange.request_headers, exchange.request_headers_omitted = header_fields(current.environ)
     length = current.content_length
     limit = current.max_content_length
     if length and (limit is None or length <= limit):  # else nothing sent, or never read (413)

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from mock_server.core.errors import MockServerError
 from mock_server.core.store import MemorySessionStore, SessionStore
-from mock_server.stores.sqlite_store import SYNCHRONOUS_MODES, SqliteSessionStore
+from mock_server.stores.sqlite_store import BUSY_TIMEOUT_MS, SYNCHRONOUS_MODES, SqliteSessionStore
 
 MEMORY_URL = "memory://"
 _NAMESPACE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -83,9 +83,30 @@ def _open_sqlite(url: str, ttl: float | None) -> SessionStore:
         )
     path = _sqlite_path(url)
     try:
-        return SqliteSessionStore(path, ttl=ttl, synchronous=synchronous)
+        store = SqliteSessionStore(path, ttl=ttl, synchronous=synchronous)
+        _probe_writes(path)
     except (OSError, sqlite3.Error) as exc:
         raise MockServerError(f"cannot open SQLite store {path}: {exc}") from exc
+    return store
+
+
+def _probe_writes(path: Path) -> None:
+    """Raise sqlite3.Error unless the file takes writes.
+
+    SQLite opens a file it may not write read-only without a word, and creating tables that
+    exist writes nothing: a read-only store would open fine and fail at its first write. A
+    table created and rolled back writes nothing either, yet needs write access.
+    """
+    db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("CREATE TABLE main._write_probe (x)")
+        finally:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+    finally:
+        db.close()
 
 
 def _open_redis(url: str, ttl: float | None) -> SessionStore:

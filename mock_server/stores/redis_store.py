@@ -14,6 +14,7 @@ import redis
 
 from mock_server.core.domain import CustomerSession
 from mock_server.core.store import Revision, StaleWrite
+from mock_server.stores.failures import unavailable_on
 from mock_server.wire.codec import dumps_session, loads_session
 
 DEFAULT_NAMESPACE = "csm"
@@ -67,6 +68,8 @@ return 0
 """
 
 
+# Redis unreachable, timing out or refusing writes: the operation fails, the mock keeps serving.
+@unavailable_on(redis.RedisError)
 class RedisSessionStore:
     """Sessions, profile claims and update marks in one Redis database.
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from mock_server.core.domain import CustomerSession
 from mock_server.core.store import Revision, StaleWrite
+from mock_server.stores.failures import unavailable_on
 from mock_server.stores.marks import OfdMarks
 from mock_server.stores.process import process_id
 from mock_server.wire.codec import dumps_session, format_time, loads_session
@@ -78,6 +79,8 @@ def _use_wal(db: sqlite3.Connection, schema: str) -> None:
         time.sleep(0.005)
 
 
+# A locked, read-only, full or damaged file: the operation fails, the mock keeps serving.
+@unavailable_on(sqlite3.DatabaseError)
 class SqliteSessionStore:
     """Sessions, profile claims and update marks in one SQLite database file.
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
+import re
+import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -15,11 +20,15 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from mock_server.core.domain import CartItem, CustomerSession, new_session
-from mock_server.core.errors import MockServerError
+from mock_server.core.errors import MockServerError, StoreUnavailable
 from mock_server.core.store import SessionStore, StaleWrite, preload
 from mock_server.stores import describe_store, open_store
+from mock_server.stores.redis_store import RedisSessionStore
 from mock_server.stores.sqlite_store import MAX_IDLE_CONNECTIONS, SqliteSessionStore
 
 APP = 7
@@ -447,3 +456,77 @@ def test_sqlite_marks_exclude_other_threads_of_one_process(tmp_path: Path) -> No
     store.unlock(APP, "s-1", "main-thread")
     assert store.try_lock(APP, "s-1", "t", 60)
     store.close()
+
+
+# ----------------------------------------------------------------------------- failing backends
+
+
+def _dead_redis_store() -> RedisSessionStore:
+    with socket.socket() as probe:  # a port that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # No retries: redis-py's default backoff would take seconds to give up.
+    client = redis.Redis(host="127.0.0.1", port=port, retry=Retry(NoBackoff(), 0))
+    return RedisSessionStore(client)
+
+
+@pytest.mark.parametrize(
+    ("operation", "args"),
+    [
+        ("get", (APP, "s-1")),
+        ("save", (a_session("s-1"), None)),
+        ("list", ()),
+        ("claim_profile", (APP, "p", "s-1")),
+        ("try_lock", (APP, "s-1", "token", 1.0)),
+        ("unlock", (APP, "s-1", "token")),
+    ],
+)
+def test_an_unreachable_redis_fails_every_operation_as_store_unavailable(
+    operation: str, args: tuple[object, ...]
+) -> None:
+    store = _dead_redis_store()
+    with pytest.raises(StoreUnavailable) as raised:
+        getattr(store, operation)(*args)
+    assert isinstance(raised.value.__cause__, redis.ConnectionError)
+
+
+def test_a_damaged_sqlite_file_fails_operations_as_store_unavailable(tmp_path: Path) -> None:
+    path = tmp_path / "sessions.db"
+    store = SqliteSessionStore(path)
+    store.save(a_session("s-1"), None)
+    store.close()  # no pooled connection keeps the old pages
+    for leftover in tmp_path.glob("sessions.db-*"):
+        if not leftover.name.startswith("sessions.db-marks"):
+            leftover.unlink()
+    path.write_bytes(b"not a database" * 512)
+    with pytest.raises(StoreUnavailable):
+        store.get(APP, "s-1")
+
+
+def test_a_stale_write_is_no_store_failure(tmp_path: Path) -> None:
+    store = SqliteSessionStore(tmp_path / "sessions.db")
+    with pytest.raises(StaleWrite):
+        store.save(a_session("s-1"), 7)
+
+
+def test_a_read_only_sqlite_file_is_refused_when_opened(tmp_path: Path) -> None:
+    path = tmp_path / "sessions.db"
+    open_store(f"sqlite:///{path}").close()
+    undo = _make_read_only(path)
+    try:
+        with pytest.raises(MockServerError, match=re.escape(str(path))):
+            open_store(f"sqlite:///{path}")
+    finally:
+        undo()
+
+
+def _make_read_only(path: Path) -> Callable[[], object]:
+    """chmod for other users; root writes anyway, so chattr +i for root (or skip)."""
+    if os.geteuid() != 0:
+        path.chmod(0o444)
+        return lambda: path.chmod(0o644)
+    chattr = shutil.which("chattr")
+    done = subprocess.run([chattr or "chattr", "+i", str(path)], capture_output=True, check=False)
+    if chattr is None or done.returncode != 0:
+        pytest.skip("cannot make a file read-only for root here")
+    return lambda: subprocess.run([chattr, "-i", str(path)], check=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import schemathesis
@@ -9,17 +10,18 @@ from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.stateful import OpenAPIStateMachine
 
-from contract_tests.broken_server import create_broken_app
 from contract_tests.runner import schemathesis_config
-from mock_server.http.state import mock_state
+from mock_server import Settings, create_app
 from tests.contract.conftest import API_KEY, AUTH
 
-APP = create_broken_app(None, API_KEY)
-
+# A key (and so an application, with sessions of its own) per stateful walk; see OneWalkPerKey.
+WALK_KEYS = {f"{API_KEY}-walk-{number}": 1000 + number for number in range(1000)}
+# The correct mock (create_broken_app(None, ...)), with the walks' keys too.
+app = create_app(Settings(api_keys={API_KEY: 1, **WALK_KEYS}, preload=0, store_url="memory://"))
 # Loaded at import: the pytest plugin's `from_fixture` does not support this pytest version.
 schema = schemathesis.openapi.from_wsgi(
     "/openapi.json",
-    APP,
+    app,
     # Credentials through the configuration, so that ignored_auth can take them away.
     # Literals of the mock's own source stay out of generation: loaded through WSGI, its code
     # is Schemathesis' to mine, and then every edit of it would change the fixed walks below.
@@ -38,23 +40,30 @@ def test_operations_conform(case: schemathesis.Case) -> None:
     case.call_and_validate()
 
 
+class OneWalkPerKey(schema.as_state_machine()):  # type: ignore[misc]
+    """Each walk acts for an application of its own, so it starts from an empty store.
+
+    Hypothesis runs walks that share a beginning and expects the same steps to draw the same
+    values; a walk that met sessions left by another (the same generated ids) saw other answers
+    and drew otherwise, which Hypothesis reports as a flaky strategy. The checks keep their
+    history per API key too, so no walk is judged by another's sessions.
+    """
+
+    _keys = itertools.cycle(WALK_KEYS)
+
+    def setup(self) -> None:
+        self.authorization = f"ApiKey-v1 {next(self._keys)}"
+
+    def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
+        return {"headers": {"Authorization": self.authorization}}
+
+
 def test_links_chain_put_and_get() -> None:
     # Given a state machine over the links (PUT -> GET of the same session)
-    links: Any = schema.as_state_machine()
-
-    class Machine(links):  # type: ignore[misc,valid-type]
-        def setup(self) -> None:
-            # Every walk starts afresh, an empty store and checks that remember nothing:
-            # Hypothesis replays walks and must meet the answers their first run met, or it
-            # stops with FlakyStrategyDefinition. Hypothesis draws literals from the mock's own
-            # modules too, so any edit of the mock changes the walks; they must not depend on
-            # what earlier walks left behind.
-            with APP.app_context():
-                mock_state().service.store.clear()
-            schema._run_checks = None  # class checks (SessionRules) are built anew on first use
+    machine: Any = OneWalkPerKey
 
     # When random walks run, Then every step passes every check
-    Machine.run(
+    machine.run(
         settings=settings(
             max_examples=25,
             stateful_step_count=6,
@@ -64,4 +73,4 @@ def test_links_chain_put_and_get() -> None:
             suppress_health_check=list(HealthCheck),
         )
     )
-    assert issubclass(Machine, OpenAPIStateMachine)
+    assert issubclass(machine, OpenAPIStateMachine)

@@ -190,6 +190,49 @@ def test_without_a_token_remote_clients_are_refused(client: FlaskClient) -> None
     assert client.get("/__admin/sessions", headers={"X-Admin-Token": ""}).status_code == 403
 
 
+@pytest.mark.parametrize(
+    "host", ["rebound.example", "rebound.example:8080", "127.0.0.1.nip.io", "localhost.evil"]
+)
+def test_a_loopback_client_naming_another_host_is_refused(client: FlaskClient, host: str) -> None:
+    refused = client.get("/__admin/requests", headers={"Host": host})
+    assert refused.status_code == 403
+    assert refused.get_json()["errors"][0]["source"] == {"parameter": "Host"}
+
+
+@pytest.mark.parametrize(
+    "host", ["localhost", "LOCALHOST.:8080", "127.0.0.1:8080", "127.0.0.2", "[::1]:8080"]
+)
+def test_a_loopback_client_naming_this_server_is_answered(client: FlaskClient, host: str) -> None:
+    assert client.get("/__admin/requests", headers={"Host": host}).status_code == 200
+
+
+def test_the_token_answers_whatever_the_host() -> None:
+    settings = Settings(store_url="memory://", preload=0, admin_token="s3cret")
+    client = create_app(settings).test_client()
+    headers = {"Host": "mock.internal:8080", "X-Admin-Token": "s3cret"}
+    assert client.get("/__admin/requests", headers=headers).status_code == 200
+
+
+def test_an_ipv4_mapped_loopback_client_is_a_loopback_client(client: FlaskClient) -> None:
+    client.environ_base["REMOTE_ADDR"] = "::ffff:127.0.0.1"
+    assert client.get("/__admin/requests").status_code == 200
+    client.environ_base["REMOTE_ADDR"] = "::ffff:192.0.2.1"
+    assert client.get("/__admin/requests").status_code == 403
+
+
+@pytest.mark.parametrize("limit", ["9" * 5000, "%C2%B2", "%D9%A3", "-1", "1.5", ""])
+def test_a_malformed_journal_limit_is_a_400(client: FlaskClient, limit: str) -> None:
+    answer = client.get(f"/__admin/requests?limit={limit}")
+    assert answer.status_code == 400
+    assert answer.get_json()["errors"][0]["source"] == {"parameter": "limit"}
+
+
+def test_deeply_nested_conditions_are_a_400(client: FlaskClient) -> None:
+    answer = client.put("/__admin/conditions", data=b"[" * 100_000)
+    assert answer.status_code == 400
+    assert answer.get_json()["errors"][0]["title"] == "Too deeply nested"
+
+
 def test_the_admin_api_is_not_in_the_contract(app: Flask) -> None:
     with app.app_context():
         paths = mock_state().spec.document["paths"]

@@ -363,3 +363,24 @@ def test_an_invalid_answer_fails_loudly(tmp_path: Path, caplog: pytest.LogCaptur
         Settings(store_url="memory://", preload=0, spec_path=spec_path, validate_responses=False)
     )
     assert quiet.test_client().put(session_url("s"), json=body, headers=headers).status_code == 200
+
+
+def test_each_missing_property_of_an_element_is_named_once(client: FlaskClient) -> None:
+    response = client.put(session_url("cart-1"), json=body_with(cartItems=[{}]), headers=AUTH)
+    assert_error(response, 400)
+    pointers = [error["source"]["pointer"] for error in response.json["errors"]]
+    assert sorted(pointers) == [
+        f"/customerSession/cartItems/0/{name}" for name in ("name", "price", "quantity", "sku")
+    ]
+
+
+def test_a_body_of_thousands_of_bad_elements_lists_the_first_hundred(
+    client: FlaskClient, store: SessionStore
+) -> None:
+    before = snapshot(store)
+    body = {"customerSession": {}, "responseContent": [0] * 30_000}
+    response = client.put(session_url("cart-1"), json=body, headers=AUTH)
+    assert_error(response, 400, pointer="/responseContent/0")
+    errors = response.json["errors"]
+    assert len(errors) == 101 and errors[-1]["title"] == "More problems"
+    assert snapshot(store) == before

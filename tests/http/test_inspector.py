@@ -13,7 +13,8 @@ from flask.testing import FlaskClient
 from mock_server import Settings, create_app
 from mock_server.core.store import SessionStore
 from mock_server.fixtures.sessions import load_fixture_sessions
-from mock_server.http.admin import ADMIN_COOKIE, admin_cookie_value, masked_key
+from mock_server.http.admin import ADMIN_COOKIE, admin_cookie_value
+from mock_server.http.journal import masked_secret as masked_key
 from tests.conftest import API_KEY, APPLICATION_ID, AUTH, cart_body, session_url
 
 UI = "/__admin/ui"
