@@ -86,7 +86,8 @@ def _names_this_server(current: Request) -> bool:
     if host is None:  # HTTP/1.0 without Host: no browser sends that
         return True
     name = _host_name(host)
-    if name == "localhost" or name == mock_state().settings.host.lower():
+    # Names under .localhost are loopback by definition (RFC 6761), as browsers resolve them.
+    if name in ("localhost", mock_state().settings.host.lower()) or name.endswith(".localhost"):
         return True
     ip = _ip(name)
     if ip is None:
@@ -137,21 +138,28 @@ def access_refusal() -> ApiError | None:
                 return None
     if _is_loopback(request.remote_addr):
         if not _names_this_server(request):
-            why = (
+            why, where = (
                 "A loopback client must name this server in Host (localhost, a loopback "
                 f"address, --host or the address served), not {request.host!r}; or send the "
-                f"{TOKEN_HEADER} header."
+                f"{TOKEN_HEADER} header.",
+                "Host",
             )
         elif not _from_own_origin():
-            why = f"Pages of other origins may not use it; send the {TOKEN_HEADER} header."
+            why, where = (
+                f"Pages of other origins may not use it; send the {TOKEN_HEADER} header.",
+                "Origin",
+            )
         else:
             return None
     else:
-        why = f"Send the {TOKEN_HEADER} header, or log in to the inspector with the token."
+        why, where = (
+            f"Send the {TOKEN_HEADER} header, or log in to the inspector with the token.",
+            TOKEN_HEADER,
+        )
     return ApiError(
         403,
         "The admin API answers loopback clients or the admin token only",
-        [ErrorItem("Forbidden", why, parameter=TOKEN_HEADER)],
+        [ErrorItem("Forbidden", why, parameter=where)],
     )
 
 

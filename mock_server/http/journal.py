@@ -144,8 +144,8 @@ class Problem:
     parameter: str | None = None
 
     def __str__(self) -> str:
-        where = self.pointer if self.pointer is not None else self.parameter or ""
-        return f"{where}: {self.message}"
+        where = self.pointer if self.pointer is not None else self.parameter
+        return self.message if where is None else f"{where}: {self.message}"
 
     def to_json(self) -> dict[str, str]:
         """`{"message", "pointer"}` or `{"message", "parameter"}`, as `source` names it."""
