@@ -68,12 +68,14 @@ class FaultyService(SessionService):
         if self.fault is Fault.UPDATES_LOST and existing is not None:
             dry = True
         if self.fault is Fault.UPDATE_REPLACES:
+            # Every field the update does not name is reset (lists emptied, profile anonymous).
+            reset: dict[str, Any] = {
+                name: (() if name != "profile_id" else "") if value is UNSET else value
+                for name, value in _fields(update).items()
+                if name not in {"state", "attributes", "referral_code", "additional_costs"}
+            }
             update = SessionUpdate(
-                **{
-                    name: (() if name != "profile_id" else "") if value is UNSET else value
-                    for name, value in _fields(update).items()
-                    if name not in {"state", "attributes", "referral_code", "additional_costs"}
-                },
+                **reset,
                 state=update.state,
                 attributes={} if update.attributes is UNSET else update.attributes,
                 referral_code=update.referral_code,
