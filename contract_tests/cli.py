@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import click
@@ -214,9 +212,6 @@ def contract(
     except Exception as exc:  # a bug of the harness: never a verdict on the server
         click.echo(f"Harness error: {type(exc).__name__}: {exc}", err=True)
         raise SystemExit(2) from exc
-    if run.abandoned:
-        # A thread stuck in a request cannot be stopped; the interpreter would wait for it.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(run.report.exit_code)
+    # A Schemathesis thread that would not stop (run.abandoned) is a daemon: it cannot hold the
+    # process beyond this exit.
     raise SystemExit(run.report.exit_code)

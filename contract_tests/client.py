@@ -78,7 +78,8 @@ class RequestsTransport:
     """Over the network, with `requests`; each request ends within `timeout` seconds in all.
 
     `requests` bounds each socket read, not the whole answer: a server that sends one byte
-    every few seconds would never time out, so the body is read in chunks against a deadline.
+    every few seconds would never time out. So the body is read as it arrives (urllib3's
+    `read1`: what one socket read returns, not a full chunk) and checked against a deadline.
     """
 
     def __init__(
@@ -98,7 +99,7 @@ class RequestsTransport:
         )
         try:
             chunks = []
-            for chunk in response.iter_content(chunk_size=65536):
+            while chunk := response.raw.read1(65536, decode_content=True):
                 chunks.append(chunk)
                 if time.monotonic() > deadline:
                     raise RequestTimedOut(f"no complete answer within {timeout:g} s")

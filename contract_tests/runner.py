@@ -45,7 +45,7 @@ from contract_tests.report import (
     WorkflowStatus,
     mask_header,
 )
-from contract_tests.workflows import WorkflowResult, run_workflows
+from contract_tests.workflows import WORKFLOWS, WorkflowResult, run_workflows
 from mock_server.spec import default_spec_path
 
 if TYPE_CHECKING:
@@ -225,6 +225,7 @@ def _run_against(url: str, options: ContractOptions, budget: Budget, echo: Echo)
             f"the time budget of {budget.seconds:g} s (--max-duration) was spent during the "
             "workflows; Schemathesis did not run"
         )
+        echo("  not run: the time budget is spent")
         return _Run(recorder, budget, abandoned=False)
     settings = FuzzSettings(
         spec_path=spec_path,
@@ -243,11 +244,14 @@ def _run_against(url: str, options: ContractOptions, budget: Budget, echo: Echo)
 def _reachable(url: str, options: ContractOptions, recorder: RunRecorder) -> bool:
     """One GET of a session nobody has: any HTTP answer will do, no answer ends the run."""
     probe = f"{url}/v2/customer_sessions/contract-probe-{uuid.uuid4().hex[:12]}"
+    transport = RequestsTransport(options.request_timeout)
     try:
-        requests.get(probe, headers=_headers(options), timeout=options.request_timeout).close()
+        transport.send("GET", probe, _headers(options), None)
     except requests.RequestException as exc:
         recorder.error("network", f"cannot reach the server at {url}: {type(exc).__name__}: {exc}")
         return False
+    finally:
+        transport.close()
     return True
 
 
@@ -262,8 +266,10 @@ def _run_workflows(
         recorder.saw(answer.sent.method, answer.sent.url, answer.status)
 
     client = Client(url, transport, _headers(options), rate, budget=budget, on_answer=seen)
+    ran = 0
     try:
         for result in run_workflows(client, read_only=options.read_only, budget=budget):
+            ran += 1
             outcome = _record_workflow(result, recorder)
             mark = {"pass": "PASS ", "fail": "FAIL ", "error": "ERROR"}[outcome.status]
             echo(f"  {mark} {result.workflow.name}: {result.workflow.description}")
@@ -271,6 +277,12 @@ def _run_workflows(
                 echo(f"         could not finish: {result.error}")
     finally:
         transport.close()
+    planned = sum(1 for w in WORKFLOWS if w.read_only or not options.read_only)
+    if ran < planned:
+        recorder.stopped_early(
+            f"the time budget of {budget.seconds:g} s (--max-duration) was spent during the "
+            f"workflows: {planned - ran} of {planned} did not run, nor did Schemathesis"
+        )
 
 
 def _record_workflow(result: WorkflowResult, recorder: RunRecorder) -> WorkflowOutcome:

@@ -110,11 +110,12 @@ class WorkflowRun:
     ) -> None:
         """Record a violation for an answer (or for the workflow as a whole).
 
-        `key` names the broken promise for baselines; without one, the message does, with this
-        run's session ids, timestamps and numbers left out.
+        `key` names the broken promise (the same in every workflow that meets it) for
+        baselines; without one, the workflow and its message do, with this run's session ids,
+        timestamps and numbers left out.
         """
         if key is None:
-            key = self._stable(message)
+            key = f"{self.name}:{self._stable(message)}"
         method = answer.sent.method if answer else ""
         self.violations.append(
             Violation(
@@ -125,7 +126,7 @@ class WorkflowRun:
                 curl=answer.sent.as_curl() if answer else "",
                 status=answer.status if answer else None,
                 operation_id=OPERATION_IDS.get(method, ""),
-                key=f"{self.name}:{key}",
+                key=key,
                 answer=answer,
             )
         )
@@ -218,6 +219,7 @@ class WorkflowRun:
             "workflow_status",
             f"Expected {' or '.join(map(str, sorted(wanted)))} because {why}; "
             f"got {answer.status}: {_excerpt(answer)}",
+            f"{self.name}:{self._stable(why)}:{answer.status}",
         )
         raise StopWorkflow
 
@@ -225,7 +227,8 @@ class WorkflowRun:
         """The session an answer must carry; stop the workflow if it does not."""
         session = answer.session
         if session is None:
-            self.report(answer, "workflow_session", "The answer carries no customerSession")
+            message = "The answer carries no customerSession"
+            self.report(answer, "workflow_session", message, f"{self.name}:no-session")
             raise StopWorkflow
         return session
 
@@ -709,16 +712,19 @@ class WorkflowResult:
 def run_workflows(
     client: Client, *, read_only: bool = False, budget: Budget | None = None
 ) -> Iterator[WorkflowResult]:
-    """Run every (read-only) workflow in order against one server; yield as each finishes."""
+    """Run every (read-only) workflow in order against one server; yield as each finishes.
+
+    Once `budget` is spent, the workflow in progress ends with an error and no other starts.
+    """
     prefix = f"contract-{uuid.uuid4().hex[:12]}"
     for index, workflow in enumerate(WORKFLOWS):
         if read_only and not workflow.read_only:
             continue
+        if budget is not None and budget.spent:
+            return
         run = WorkflowRun(workflow.name, client, f"{prefix}-{index}")
         error = None
         try:
-            if budget is not None:
-                budget.check()
             workflow.run(run)
         except StopWorkflow:
             pass
