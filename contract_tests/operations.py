@@ -7,8 +7,8 @@ request (a workflow, Schemathesis, a proxy in front of a real client).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -26,6 +26,8 @@ class Operation:
     method: str  # upper case
     path: str  # the template, e.g. /v2/customer_sessions/{customerSessionId}
     statuses: tuple[int, ...]  # the documented statuses, sorted
+    # The component schema of each documented JSON answer, by status.
+    schemas: Mapping[int, str] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -35,6 +37,28 @@ class Operation:
     def matches(self, method: str, path: str) -> bool:
         """Whether a request (method and URL path, any prefix before it) is this operation."""
         return method.upper() == self.method and _template(self.path).search(path) is not None
+
+
+def _resolve(document: dict[str, Any], value: Any) -> Any:
+    for _ in range(10):  # $ref chains are short; a loop would be a broken document
+        if not isinstance(value, dict) or not isinstance(value.get("$ref"), str):
+            return value
+        target: Any = document
+        for part in value["$ref"].lstrip("#/").split("/"):
+            target = target.get(part) if isinstance(target, dict) else None
+        value = target
+    return None
+
+
+def _schema_name(document: dict[str, Any], answer: Any) -> str | None:
+    """The component schema named by a response's application/json content, if any."""
+    answer = _resolve(document, answer)
+    content = answer.get("content") if isinstance(answer, dict) else None
+    media = content.get("application/json") if isinstance(content, dict) else None
+    schema = media.get("schema") if isinstance(media, dict) else None
+    ref = schema.get("$ref") if isinstance(schema, dict) else None
+    prefix = "#/components/schemas/"
+    return ref[len(prefix) :] if isinstance(ref, str) and ref.startswith(prefix) else None
 
 
 def _template(path: str) -> re.Pattern[str]:
@@ -61,11 +85,17 @@ class Operations:
                 spec = item.get(method)
                 if not isinstance(spec, dict):
                     continue
-                statuses = sorted(
-                    int(code) for code in (spec.get("responses") or {}) if str(code).isdigit()
-                )
+                responses = spec.get("responses") or {}
+                statuses = sorted(int(code) for code in responses if str(code).isdigit())
+                schemas = {
+                    int(code): name
+                    for code, answer in responses.items()
+                    if str(code).isdigit() and (name := _schema_name(document, answer)) is not None
+                }
                 operation_id = spec.get("operationId") or f"{method.upper()} {path}"
-                found.append(Operation(str(operation_id), method.upper(), path, tuple(statuses)))
+                found.append(
+                    Operation(str(operation_id), method.upper(), path, tuple(statuses), schemas)
+                )
         return cls(tuple(found))
 
     @classmethod
