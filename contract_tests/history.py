@@ -16,6 +16,7 @@ from contract_tests.rules import (
     Problem,
     Verdict,
     applied_verdict,
+    definitely_before,
     is_allowed_transition,
     kept_verdict,
     parse_time,
@@ -33,6 +34,8 @@ class Known:
     updated: datetime | None
     # The full document, only while no unseen change can have happened since.
     snapshot: dict[str, Any] | None
+    # `updated` as the server wrote it (its precision matters when comparing).
+    updated_text: str | None = None
 
 
 class SessionHistory:
@@ -41,6 +44,7 @@ class SessionHistory:
     def __init__(self, *, concurrent: bool = False) -> None:
         self._lock = threading.Lock()
         self._known: dict[tuple[str, str], Known] = {}
+        self._absent: set[tuple[str, str]] = set()
         # With several clients, another update may land between two observations.
         self.concurrent = concurrent
 
@@ -65,14 +69,27 @@ class SessionHistory:
         """Check an exchange against what was seen before, then remember it."""
         return Verdict(tuple(self._observe(exchange)))
 
+    def was_absent(self, exchange: Exchange) -> bool:
+        """Whether the last word on the exchange's session was a 404: it did not exist then."""
+        with self._lock:
+            return (exchange.client_key, exchange.session_id or "") in self._absent
+
     def _observe(self, exchange: Exchange) -> list[Problem]:
         if exchange.session_id is None:
             return []
+        key = (exchange.client_key, exchange.session_id)
         if exchange.status >= 500:
             self.forget(exchange)
             return []
+        if exchange.method == "GET" and exchange.status == 404:
+            with self._lock:
+                self._absent.add(key)
+            return []
         if exchange.status != 200:
             return []
+        if not (exchange.method == "PUT" and exchange.dry):
+            with self._lock:
+                self._absent.discard(key)
         if exchange.method == "PUT" and exchange.dry:
             return self._check_dry_answer(exchange)
         if exchange.method == "PUT":
@@ -104,9 +121,11 @@ class SessionHistory:
         with self._lock:
             known = self._known.get(key)
             requested = sent.get("state")
-            updated = parse_time(answered.get("updated")) if answered is not None else None
-            previous = known.updated if known is not None else None
-            stale = previous is not None and updated is not None and updated < previous
+            stale = (
+                known is not None
+                and answered is not None
+                and definitely_before(answered.get("updated"), known.updated_text)
+            )
             if self.concurrent and (answered is None or stale):
                 # Another client may have moved the session meanwhile: nothing to compare with.
                 if answered is None:
@@ -127,17 +146,19 @@ class SessionHistory:
                 state = requested if isinstance(requested, str) else None
                 if known is not None:
                     state = state or known.state
-                    self._known[key] = Known(state, known.created, known.updated, None)
+                    self._known[key] = Known(
+                        state, known.created, known.updated, None, known.updated_text
+                    )
                 elif state is not None:
                     self._known[key] = Known(state, None, None, None)
                 return problems
             problems.extend(applied_verdict(sent, answered).problems)
             if known is not None:
-                if stale and previous is not None:
+                if stale:
                     problems.append(
                         Problem(
                             "updated-went-back",
-                            f"updated went back from {previous.isoformat()} to "
+                            f"updated went back from {known.updated_text} to "
                             f"{answered.get('updated')} after an update",
                         )
                     )
@@ -156,15 +177,14 @@ class SessionHistory:
         problems: list[Problem] = []
         with self._lock:
             known = self._known.get(key)
-            updated = parse_time(answered.get("updated"))
             if known is not None:
-                if known.updated is not None and updated is not None and updated < known.updated:
+                if definitely_before(answered.get("updated"), known.updated_text):
                     if not self.concurrent:
                         problems.append(
                             Problem(
                                 "update-lost",
                                 f"the stored session has updated {answered.get('updated')}, "
-                                f"older than the {known.updated.isoformat()} an earlier answer "
+                                f"older than the {known.updated_text} an earlier answer "
                                 "showed: an update was lost",
                             )
                         )
@@ -225,4 +245,5 @@ class SessionHistory:
             created=created if isinstance(created, str) else None,
             updated=parse_time(answered.get("updated")),
             snapshot=dict(answered),
+            updated_text=updated if isinstance(updated := answered.get("updated"), str) else None,
         )

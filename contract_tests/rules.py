@@ -316,8 +316,7 @@ def session_verdict(session: Mapping[str, Any], path_id: str | None) -> Verdict:
                 "firstSession is false for an anonymous session (profileId '')",
             )
         )
-    created, updated = parse_time(session.get("created")), parse_time(session.get("updated"))
-    if created is not None and updated is not None and updated < created:
+    if definitely_before(session.get("updated"), session.get("created")):
         problems.append(
             Problem(
                 "updated-behind-created",
@@ -396,6 +395,22 @@ def same_moment(left: Any, right: Any) -> bool:
         # The same precision on both sides: a store that kept it must give it back exactly.
         return a == b
     return abs(a - b) < timedelta(milliseconds=1)
+
+
+def definitely_before(first: Any, second: Any) -> bool:
+    """Whether timestamp `first` is before `second`, even allowing for a coarser precision.
+
+    A server may write one stamp to the microsecond and another to the second: 12:00:00Z is not
+    before 12:00:00.5Z when the first was cut to whole seconds.
+    """
+    a, b = parse_time(first), parse_time(second)
+    if a is None or b is None:
+        return False
+    digits = min(_fraction_digits(first), _fraction_digits(second), 6)
+    if digits == max(_fraction_digits(first), _fraction_digits(second)):
+        return a < b
+    # A difference, not a sum: 9999-12-31T23:59:59Z plus a second is no date.
+    return b - a >= timedelta(microseconds=10 ** (6 - digits))
 
 
 def _fraction_digits(text: Any) -> int:

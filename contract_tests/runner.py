@@ -213,6 +213,7 @@ def _run_against(url: str, options: ContractOptions, budget: Budget, echo: Echo)
         f"{options.request_timeout:g} s per request, {limit}]"
     )
     if not _reachable(url, options, recorder):
+        recorder.stopped_early("nothing was tested: the server could not be reached")
         echo(f"Cannot reach {url}: nothing was tested.")
         return _Run(recorder, budget, abandoned=False)
     echo("")
