@@ -6,8 +6,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Final
 
-DEFAULT_REQUEST_TIMEOUT: Final = 10.0
-DEFAULT_MAX_DURATION: Final = 300.0
+DEFAULT_REQUEST_TIMEOUT: Final = 5.0
+DEFAULT_MAX_DURATION: Final = 180.0
+# A server that left this many requests unanswered within the timeout stalls: every further
+# request may cost a whole timeout, and the run already cannot end in a pass. Stop it there.
+MAX_TIMEOUTS: Final = 5
 
 
 class BudgetExhausted(Exception):

@@ -27,6 +27,7 @@ import requests
 import schemathesis
 from schemathesis.core.failures import Failure, FailureGroup, Severity
 
+from contract_tests.budget import DEFAULT_REQUEST_TIMEOUT
 from contract_tests.exchange import Exchange, read_exchange
 from contract_tests.rules import Problem, Verdict
 from contract_tests.verdicts import (
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
     from schemathesis import Case, CheckContext, Response
 
 # Seconds a confirming GET may take; `contract --request-timeout` sets it for a run.
-PROBE_TIMEOUT = 10.0
+PROBE_TIMEOUT = DEFAULT_REQUEST_TIMEOUT
 
 TITLES: Final = {
     "totals_add_up": "Session rules broken",

@@ -24,7 +24,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, StopReason, events, from_schema
 
 import contract_tests.checks as business_checks
-from contract_tests.budget import Budget
+from contract_tests.budget import DEFAULT_REQUEST_TIMEOUT, MAX_TIMEOUTS, Budget
 from contract_tests.operations import Operations
 from contract_tests.report import Failure, HttpAnswer, HttpRequest, RunRecorder, curl_command
 
@@ -62,6 +62,29 @@ TESTING_PHASES: Final = ("examples", "coverage", "fuzzing", "stateful")
 _READ_ONLY = threading.Event()
 
 
+class _Counter:
+    """A count shared by Schemathesis' worker threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.value = 0
+
+    def add(self) -> None:
+        with self._lock:
+            self.value += 1
+
+
+# Requests that got no answer (a timeout, a refused or reset connection), counted as they fail:
+# Schemathesis reports them once per scenario, which may be many requests later.
+_UNANSWERED = _Counter()
+
+
+@schemathesis.hook
+def after_network_error(context: Any, case: Any, request: Any) -> None:
+    """Count a request the server did not answer."""
+    _UNANSWERED.add()
+
+
 @schemathesis.hook
 def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     """In read-only runs, every PUT becomes a dry run (the checks then see it as such)."""
@@ -88,7 +111,7 @@ class FuzzSettings:
     workers: int = 1
     rate_limit: str | None = None
     read_only: bool = False
-    request_timeout: float = 10.0
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT
 
 
 def _toml(value: str) -> str:
@@ -151,6 +174,16 @@ def bounded_shrinking(seconds: int) -> Iterator[None]:
 
 class _Done:
     pass
+
+
+def stalled_message(count: int, settings: FuzzSettings | None = None) -> str:
+    """Why a run stopped early on a server that does not answer."""
+    timeout = f" of {settings.request_timeout:g} s" if settings else ""
+    return (
+        f"the server left {count} requests unanswered within the timeout{timeout} "
+        "(--request-timeout) or dropped them: the run stopped there; what it saw until then "
+        "is reported"
+    )
 
 
 @dataclass
@@ -341,6 +374,7 @@ def run_schemathesis(
     if settings.read_only:
         _READ_ONLY.set()
     thread = threading.Thread(target=pump, name="contract-schemathesis", daemon=True)
+    unanswered_before = _UNANSWERED.value
     stopping_since: float | None = None
     grace = settings.request_timeout + STOP_GRACE_SECONDS
     try:
@@ -359,6 +393,12 @@ def run_schemathesis(
                         "before Schemathesis finished; what it saw until then is reported"
                     )
                     echo("  Time budget spent: stopping Schemathesis ...")
+                unanswered = recorder.timeouts + _UNANSWERED.value - unanswered_before
+                if stopping_since is None and unanswered >= MAX_TIMEOUTS:
+                    stopping_since = time.monotonic()
+                    stream.stop()
+                    recorder.stopped_early(stalled_message(unanswered, settings))
+                    echo("  The server stalls: stopping Schemathesis ...")
                 if stopping_since is not None and time.monotonic() - stopping_since > grace:
                     recorder.error(
                         "Schemathesis",

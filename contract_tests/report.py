@@ -441,6 +441,8 @@ class RunRecorder:
         self._warnings: Counter[tuple[str, str]] = Counter()
         self._sources: dict[str, None] = {}
         self.incomplete: str | None = None
+        # Requests the server left unanswered within the timeout (a stalling server).
+        self.timeouts = 0
 
     # --- what sources report -------------------------------------------------------------
 

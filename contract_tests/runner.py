@@ -25,12 +25,18 @@ import requests
 from werkzeug.serving import make_server
 
 from contract_tests.baseline import Baseline
-from contract_tests.budget import DEFAULT_MAX_DURATION, DEFAULT_REQUEST_TIMEOUT, Budget
+from contract_tests.budget import (
+    DEFAULT_MAX_DURATION,
+    DEFAULT_REQUEST_TIMEOUT,
+    MAX_TIMEOUTS,
+    Budget,
+)
 from contract_tests.client import Client, RateLimit, RequestsTransport
 from contract_tests.engine import (
     FuzzSettings,
     run_schemathesis,
     schemathesis_config,
+    stalled_message,
 )
 from contract_tests.operations import Operations
 from contract_tests.render import text_summary, write_reports
@@ -221,6 +227,9 @@ def _run_against(url: str, options: ContractOptions, budget: Budget, echo: Echo)
     _run_workflows(url, options, recorder, budget, echo)
     echo("")
     echo("Schemathesis")
+    if recorder.timeouts >= MAX_TIMEOUTS:
+        echo("  not run: the server stalls")
+        return _Run(recorder, budget, abandoned=False)
     if budget.spent:
         recorder.stopped_early(
             f"the time budget of {budget.seconds:g} s (--max-duration) was spent during the "
@@ -271,15 +280,19 @@ def _run_workflows(
     try:
         for result in run_workflows(client, read_only=options.read_only, budget=budget):
             ran += 1
+            recorder.timeouts += result.timed_out
             outcome = _record_workflow(result, recorder)
             mark = {"pass": "PASS ", "fail": "FAIL ", "error": "ERROR"}[outcome.status]
             echo(f"  {mark} {result.workflow.name}: {result.workflow.description}")
             if result.error:
                 echo(f"         could not finish: {result.error}")
+            if recorder.timeouts >= MAX_TIMEOUTS:
+                recorder.stopped_early(stalled_message(recorder.timeouts))
+                break
     finally:
         transport.close()
     planned = sum(1 for w in WORKFLOWS if w.read_only or not options.read_only)
-    if ran < planned:
+    if ran < planned and recorder.incomplete is None:
         recorder.stopped_early(
             f"the time budget of {budget.seconds:g} s (--max-duration) was spent during the "
             f"workflows: {planned - ran} of {planned} did not run, nor did Schemathesis"

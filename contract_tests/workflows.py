@@ -17,6 +17,8 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
+import requests
+
 from contract_tests.budget import Budget, BudgetExhausted
 from contract_tests.client import Answer, Client
 from contract_tests.rules import (
@@ -702,6 +704,8 @@ class WorkflowResult:
     error: str | None = None
     passes: Mapping[str, int] = field(default_factory=dict)
     doubts: tuple[str, ...] = ()
+    # The error was a request the server left unanswered within the timeout.
+    timed_out: bool = False
 
     @property
     def passed(self) -> bool:
@@ -724,6 +728,7 @@ def run_workflows(
             return
         run = WorkflowRun(workflow.name, client, f"{prefix}-{index}")
         error = None
+        timed_out = False
         try:
             workflow.run(run)
         except StopWorkflow:
@@ -732,6 +737,7 @@ def run_workflows(
             error = f"stopped: {exc}"
         except Exception as exc:  # a network failure must not hide the other workflows
             error = f"{type(exc).__name__}: {exc}"
+            timed_out = isinstance(exc, requests.Timeout)
         yield WorkflowResult(
-            workflow, tuple(run.violations), error, dict(run.passes), tuple(run.doubts)
+            workflow, tuple(run.violations), error, dict(run.passes), tuple(run.doubts), timed_out
         )
