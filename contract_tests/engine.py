@@ -191,7 +191,8 @@ class EngineOutcome:
     """How the Schemathesis part of a run ended."""
 
     completed: bool
-    abandoned: bool = False  # the engine thread would not stop: the process must exit hard
+    # The engine thread would not stop (a daemon thread: it cannot hold the process).
+    abandoned: bool = False
 
 
 class EventReader:
