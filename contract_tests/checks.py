@@ -2,38 +2,131 @@
 
 Importing this module registers them; `schemathesis run` picks them up with
 `SCHEMATHESIS_HOOKS=contract_tests.checks`, and `customer-session-mock contract` imports it.
-Each check reads what went over the wire (see `exchange.py`) and raises AssertionError naming
-the field and the rule.
+Each check reads what went over the wire (see `exchange.py`), asks `verdicts.py` for a verdict
+and raises a `RuleFailure` naming the field and the rule.
+
+A check never crashes a run: one that cannot decide records a doubt and returns True (which
+Schemathesis counts as "skipped", not as a pass); an unexpected exception inside one (a bug of
+ours) is recorded as a harness error, never as the server's failure. Both go to `NOTES`, which
+`customer-session-mock contract` drains into its report.
 """
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import TYPE_CHECKING, Any
+import threading
+import traceback
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
 import schemathesis
+from schemathesis.core.failures import Failure, FailureGroup, Severity
 
+from contract_tests.budget import DEFAULT_REQUEST_TIMEOUT
 from contract_tests.exchange import Exchange, read_exchange
-from contract_tests.history import SessionHistory
-from contract_tests.rules import (
-    Amounts,
-    error_response_problems,
-    is_allowed_transition,
-    same_moment,
-    same_value,
-    session_differences,
-    session_problems,
+from contract_tests.rules import Problem, Verdict
+from contract_tests.verdicts import (
+    CrossCallRules,
+    ProbeFailed,
+    business_rejection,
+    error_response,
+    session_rules,
 )
 
 if TYPE_CHECKING:
     from schemathesis import Case, CheckContext, Response
 
-# The 4xx answers openapi.yaml documents, each an ErrorResponse.
-DOCUMENTED_ERRORS = {"GET": (400, 401, 404), "PUT": (400, 401, 409)}
-# Titles of the rules the contract documents for schema-valid input (openapi.yaml, 400).
-BUSINESS_TITLES = ("Invalid state transition", "Cart is final", "Amount out of range")
+# Seconds a confirming GET may take; `contract --request-timeout` sets it for a run.
+PROBE_TIMEOUT = DEFAULT_REQUEST_TIMEOUT
+
+TITLES: Final = {
+    "totals_add_up": "Session rules broken",
+    "error_response_well_formed": "Malformed ErrorResponse",
+    "business_rejection_justified": "Unjustified rejection",
+    "SessionRules": "Rules across calls broken",
+}
+
+
+class RuleFailure(Failure):
+    """A business rule broken by one answer; its key (not its wording) identifies it."""
+
+    code: ClassVar[str] = "CSM100"
+    kind_title: ClassVar[str] = "Business rule broken"
+
+    __slots__ = ("check", "key")
+
+    def __init__(self, *, operation: str | None, check: str, problem: Problem) -> None:
+        super().__init__(
+            operation=operation,
+            title=TITLES.get(check, self.kind_title),
+            message=problem.message,
+            severity=Severity.HIGH,
+        )
+        self.check = check
+        self.key = problem.key
+
+    @property
+    def _unique_key(self) -> str:
+        return f"{self.check}:{self.key}"
+
+
+@dataclass(frozen=True)
+class Doubt:
+    """A check that could not decide on an answer, and why."""
+
+    check: str
+    operation: str
+    message: str
+
+
+@dataclass(frozen=True)
+class CheckCrash:
+    """An exception inside one of our checks: our bug, reported as a harness error."""
+
+    check: str
+    operation: str
+    error: str
+    trace: str
+
+
+class CheckNotes:
+    """Doubts and crashes of the checks, from every worker thread of a run."""
+
+    MAX_CRASHES = 50
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._doubts: Counter[Doubt] = Counter()
+        self._crashes: list[CheckCrash] = []
+
+    def doubt(self, check: str, operation: str, message: str) -> None:
+        """Record that `check` could not decide."""
+        with self._lock:
+            self._doubts[Doubt(check, operation, message)] += 1
+
+    def crash(self, check: str, operation: str, exc: BaseException) -> None:
+        """Record an exception inside `check`."""
+        trace = "".join(traceback.format_exception(exc))[-4000:]
+        with self._lock:
+            if len(self._crashes) < self.MAX_CRASHES:
+                self._crashes.append(
+                    CheckCrash(check, operation, f"{type(exc).__name__}: {exc}", trace)
+                )
+
+    def drain(self) -> tuple[Counter[Doubt], list[CheckCrash]]:
+        """Everything recorded so far, and forget it."""
+        with self._lock:
+            doubts, crashes = self._doubts, self._crashes
+            self._doubts, self._crashes = Counter(), []
+        return doubts, crashes
+
+
+NOTES = CheckNotes()
 
 
 def exchange_of(response: Response) -> Exchange:
@@ -45,58 +138,63 @@ def exchange_of(response: Response) -> Exchange:
         request.headers,
         request.body,
         response.status_code,
-        _headers(response),
+        {name: ", ".join(values) for name, values in response.headers.items()},
         response.content,
     )
 
 
-def _headers(response: Response) -> dict[str, str]:
-    return {name: ", ".join(values) for name, values in response.headers.items()}
+def decide(check: str, operation: str, verdict: Verdict) -> bool | None:
+    """Turn a verdict into what Schemathesis expects of a check: raise, skip (True) or pass."""
+    for doubt in verdict.doubts:
+        NOTES.doubt(check, operation, doubt)
+    failures = [RuleFailure(operation=operation, check=check, problem=p) for p in verdict.problems]
+    if len(failures) == 1:
+        raise failures[0]
+    if failures:
+        raise FailureGroup(failures)
+    return True if verdict.doubts else None
 
 
-def _fail(problems: list[str]) -> None:
-    if problems:
-        raise AssertionError("\n".join(problems))
+CheckFunction = Callable[["CheckContext", "Response", "Case[Any]"], "bool | None"]
 
 
-@schemathesis.check
-def totals_add_up(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
-    """Totals are the cart and additional costs, to the cent; integrationId is the path id;
-    an anonymous session is always a first session; updated is never behind created."""
-    exchange = exchange_of(response)
-    session = exchange.answered_session
-    if exchange.status == 200 and session is not None:
-        _fail(session_problems(session, exchange.session_id))
-    return None
+def never_crashes(check: CheckFunction) -> CheckFunction:
+    """Record an exception inside a check as a harness error; the check then counts as skipped."""
+
+    @functools.wraps(check)
+    def guarded(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
+        try:
+            return check(ctx, response, case)
+        except (AssertionError, FailureGroup):
+            raise
+        except Exception as exc:
+            NOTES.crash(check.__name__, _label(case), exc)
+            return True
+
+    return guarded
 
 
-@schemathesis.check
-def error_response_well_formed(
-    ctx: CheckContext, response: Response, case: Case[Any]
-) -> bool | None:
-    """Every documented 4xx answer is a JSON `ErrorResponse`."""
-    exchange = exchange_of(response)
-    if exchange.status not in DOCUMENTED_ERRORS.get(exchange.method, ()) or not exchange.session_id:
-        # Undocumented statuses (405, 415, ...) are status_code_conformance's finding.
-        return None
-    if "json" not in exchange.content_type.lower():
-        raise AssertionError(
-            f"A {exchange.status} answer must be an application/json ErrorResponse, "
-            f"not {exchange.content_type or 'a body without Content-Type'}"
-        )
-    problems = error_response_problems(exchange.answer)
-    if problems:
-        raise AssertionError(
-            f"The {exchange.status} answer is not a well-formed ErrorResponse: "
-            + "; ".join(problems)
-        )
-    return None
+def _label(case: Case[Any]) -> str:
+    try:
+        return str(case.operation.label)
+    except Exception:  # a case without an operation: nothing better to name
+        return ""
+
+
+def probe_for(case: Case[Any]) -> Callable[[Exchange], tuple[int, dict[str, Any] | None]]:
+    """A probe that GETs the session of an exchange the way the case reached the server."""
+
+    def probe(exchange: Exchange) -> tuple[int, dict[str, Any] | None]:
+        return probe_session(case, exchange)
+
+    return probe
 
 
 def probe_session(case: Case[Any], exchange: Exchange) -> tuple[int, dict[str, Any] | None]:
     """GET the session of an exchange at the very URL it used, with the same credentials.
 
-    Returns the status and the stored `customerSession` (None when there is none).
+    Returns the status and the stored `customerSession` (None when there is none); raises
+    ProbeFailed when the GET cannot be made.
     """
     parts = urlsplit(exchange.url)
     headers = {
@@ -109,13 +207,18 @@ def probe_session(case: Case[Any], exchange: Exchange) -> tuple[int, dict[str, A
         from werkzeug.test import Client
 
         answer = Client(app).get(parts.path, headers=headers)
-        status, text = answer.status_code, answer.get_data(as_text=True)
+        status, raw = answer.status_code, answer.get_data()
     else:
-        response = requests.get(urlunsplit(parts._replace(query="")), headers=headers, timeout=30)
-        status, text = response.status_code, response.text
+        try:
+            response = requests.get(
+                urlunsplit(parts._replace(query="")), headers=headers, timeout=PROBE_TIMEOUT
+            )
+        except requests.RequestException as exc:
+            raise ProbeFailed(f"{type(exc).__name__}: {exc}") from None
+        status, raw = response.status_code, response.content
     try:
-        body = json.loads(text)
-    except ValueError:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
         return status, None
     session = body.get("customerSession") if isinstance(body, dict) else None
     return status, session if isinstance(session, dict) else None
@@ -126,91 +229,32 @@ def _is_positive(case: Case[Any]) -> bool:
     return meta is not None and meta.generation.mode.is_positive
 
 
-def _pointer_resolves(document: Any, pointer: str) -> bool:
-    if pointer == "":
-        return True
-    current = document
-    for raw in pointer.lstrip("/").split("/"):
-        token = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(current, dict) and token in current:
-            current = current[token]
-        elif isinstance(current, list) and token.isdigit() and int(token) < len(current):
-            current = current[int(token)]
-        else:
-            return False
-    return True
-
-
-def _explained_by_known_rule(case: Case[Any], exchange: Exchange) -> str | None:
-    """Why a schema-valid PUT was legitimately refused, verified against the stored session."""
-    sent = exchange.sent_session or {}
-    if Amounts.of_session(sent).out_of_range():
-        return "an amount is out of range"
-    if exchange.session_id is None:
-        return None
-    _, current = probe_session(case, exchange)
-    if current is None:
-        return None
-    state, requested = current.get("state"), sent.get("state")
-    if isinstance(state, str) and isinstance(requested, str):
-        if not is_allowed_transition(state, requested):
-            return f"{state} -> {requested} is an illegal transition"
-    if state in ("closed", "cancelled"):
-        for name in ("cartItems", "additionalCosts"):
-            if name in sent and not same_value(
-                _without_positions(sent[name]), _without_positions(current.get(name))
-            ):
-                return f"the cart of a {state} session is final"
-    return None
-
-
-def _without_positions(value: Any) -> Any:
-    if isinstance(value, list):
-        return [
-            {k: v for k, v in item.items() if k != "position"} if isinstance(item, dict) else item
-            for item in value
-        ]
-    return value
+@schemathesis.check
+@never_crashes
+def totals_add_up(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
+    """Totals are the cart and additional costs, to the cent; integrationId is the path id;
+    an anonymous session is always a first session; updated is never behind created."""
+    return decide("totals_add_up", _label(case), session_rules(exchange_of(response)))
 
 
 @schemathesis.check
+@never_crashes
+def error_response_well_formed(
+    ctx: CheckContext, response: Response, case: Case[Any]
+) -> bool | None:
+    """Every documented 4xx answer is a JSON `ErrorResponse`."""
+    return decide("error_response_well_formed", _label(case), error_response(exchange_of(response)))
+
+
+@schemathesis.check
+@never_crashes
 def business_rejection_justified(
     ctx: CheckContext, response: Response, case: Case[Any]
 ) -> bool | None:
     """A 400 for schema-valid input must name a business rule that really applies."""
     exchange = exchange_of(response)
-    if exchange.status != 400 or not _is_positive(case):
-        return None
-    if exchange.method == "GET":
-        raise AssertionError("A GET of a schema-valid session id was refused with 400")
-    if exchange.method != "PUT":
-        return None
-    if exchange.sent_session is None:
-        return None  # not the body the schema describes: nothing to justify
-    reason = _explained_by_known_rule(case, exchange)
-    if reason is not None:
-        return None
-    body = exchange.answer
-    errors = body.get("errors") if isinstance(body, dict) else None
-    if (
-        isinstance(errors, list)
-        and errors
-        and not error_response_problems(body)
-        and all(
-            isinstance(error.get("source", {}).get("pointer"), str)
-            and error["source"]["pointer"].startswith("/customerSession/")
-            and _pointer_resolves(exchange.sent, error["source"]["pointer"])
-            and error.get("title") not in BUSINESS_TITLES
-            for error in errors
-        )
-    ):
-        # A rule of the server's own (a real Application may configure more), named precisely.
-        return None
-    raise AssertionError(
-        "A schema-valid update was refused with 400, and no business rule explains it: "
-        "the state transition is legal, the cart is not final, the amounts are in range"
-        + ("" if not isinstance(errors, list) else f"; the errors it names: {errors!r}"[:600])
-    )
+    verdict = business_rejection(exchange, probe_for(case), positive=_is_positive(case))
+    return decide("business_rejection_justified", _label(case), verdict)
 
 
 @schemathesis.check
@@ -219,31 +263,20 @@ class SessionRules:
     and dry runs that persist nothing. Tracked per session for the whole run."""
 
     def __init__(self, concurrent: bool = False) -> None:
-        self.history = SessionHistory(concurrent=concurrent)
+        self.rules = CrossCallRules(concurrent=concurrent)
+
+    @property
+    def history(self) -> Any:
+        """What the run has seen of each session."""
+        return self.rules.history
 
     def after_response(self, ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
-        exchange = exchange_of(response)
-        problems = self.history.observe(exchange)
-        if exchange.method == "PUT" and exchange.dry and exchange.status == 200:
-            problems.extend(self._dry_run_problems(case, exchange))
-        _fail(problems)
-        return None
+        try:
+            verdict = self.rules.verdict(exchange_of(response), probe_for(case))
+        except Exception as exc:
+            NOTES.crash("SessionRules", _label(case), exc)
+            return True
+        return decide("SessionRules", _label(case), verdict)
 
-    def _dry_run_problems(self, case: Case[Any], exchange: Exchange) -> list[str]:
-        known = self.history.known(exchange)
-        status, current = probe_session(case, exchange)
-        answered = exchange.answered_session
-        if status == 404:
-            if known is not None and known.snapshot is not None:
-                return ["after a dry run, the session that existed is gone"]
-            return []
-        if status != 200 or current is None:
-            return []
-        if known is not None and known.snapshot is not None and not self.history.concurrent:
-            if session_differences(known.snapshot, current):
-                return ["dry=true changed the stored session (it must persist nothing)"]
-            return []
-        if answered is not None and answered.get("created") == answered.get("updated"):
-            if same_moment(current.get("created"), answered.get("created")):
-                return ["dry=true created the session it only had to evaluate"]
-        return []
+
+__all__ = ["ProbeFailed", "RuleFailure", "NOTES", "probe_session", "exchange_of"]

@@ -6,12 +6,14 @@ import json
 import shlex
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urlencode
 
 import requests
+
+from contract_tests.budget import DEFAULT_REQUEST_TIMEOUT, Budget
 
 if TYPE_CHECKING:
     from flask.testing import FlaskClient
@@ -68,20 +70,43 @@ class Transport(Protocol):
     ) -> tuple[int, str, bytes]: ...
 
 
-class RequestsTransport:
-    """Over the network, with `requests`."""
+class RequestTimedOut(requests.Timeout):
+    """No complete answer within the request timeout, however slowly the bytes came."""
 
-    def __init__(self, timeout: float = 30.0) -> None:
+
+class RequestsTransport:
+    """Over the network, with `requests`; each request ends within `timeout` seconds in all.
+
+    `requests` bounds each socket read, not the whole answer: a server that sends one byte
+    every few seconds would never time out. So the body is read as it arrives (urllib3's
+    `read1`: what one socket read returns, not a full chunk) and checked against a deadline.
+    """
+
+    def __init__(
+        self, timeout: float = DEFAULT_REQUEST_TIMEOUT, budget: Budget | None = None
+    ) -> None:
         self._session = requests.Session()
         self._timeout = timeout
+        self._budget = budget
 
     def send(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes | None
     ) -> tuple[int, str, bytes]:
+        timeout = self._budget.cap(self._timeout) if self._budget else self._timeout
+        deadline = time.monotonic() + timeout
         response = self._session.request(
-            method, url, headers=dict(headers), data=body, timeout=self._timeout
+            method, url, headers=dict(headers), data=body, timeout=timeout, stream=True
         )
-        return response.status_code, response.headers.get("Content-Type", ""), response.content
+        try:
+            chunks = []
+            while chunk := response.raw.read1(65536, decode_content=True):
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise RequestTimedOut(f"no complete answer within {timeout:g} s")
+            content = b"".join(chunks)
+        finally:
+            response.close()
+        return response.status_code, response.headers.get("Content-Type", ""), content
 
     def close(self) -> None:
         """Release pooled connections."""
@@ -137,6 +162,10 @@ class Client:
     transport: Transport
     headers: Mapping[str, str] = field(default_factory=dict)
     rate_limit: RateLimit | None = None
+    # Checked before every request: a spent budget stops the caller (BudgetExhausted).
+    budget: Budget | None = None
+    # Told of every answer (the run's coverage counts them).
+    on_answer: Callable[[Answer], None] | None = None
 
     def url(self, session_id: str, query: Mapping[str, str] | None = None) -> str:
         """The URL of a session (the id percent-encoded as one path segment)."""
@@ -163,6 +192,8 @@ class Client:
             merged.setdefault("Content-Type", "application/json")
         merged.update(headers or {})
         sent = Sent(method, self.url(session_id, query), merged, data)
+        if self.budget is not None:
+            self.budget.check()
         if self.rate_limit is not None:
             self.rate_limit.wait()
         status, content_type, raw = self.transport.send(method, sent.url, merged, data)
@@ -170,9 +201,12 @@ class Client:
         if "json" in content_type.lower():
             try:
                 parsed = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):
                 parsed = None
-        return Answer(sent, status, content_type, raw, parsed)
+        answer = Answer(sent, status, content_type, raw, parsed)
+        if self.on_answer is not None:
+            self.on_answer(answer)
+        return answer
 
     def get(self, session_id: str, **kwargs: Any) -> Answer:
         """GET a session."""

@@ -13,9 +13,12 @@ from typing import Any
 
 from contract_tests.exchange import Exchange
 from contract_tests.rules import (
-    applied_problems,
+    Problem,
+    Verdict,
+    applied_verdict,
+    definitely_before,
     is_allowed_transition,
-    kept_problems,
+    kept_verdict,
     parse_time,
     same_moment,
     session_differences,
@@ -31,6 +34,8 @@ class Known:
     updated: datetime | None
     # The full document, only while no unseen change can have happened since.
     snapshot: dict[str, Any] | None
+    # `updated` as the server wrote it (its precision matters when comparing).
+    updated_text: str | None = None
 
 
 class SessionHistory:
@@ -39,6 +44,7 @@ class SessionHistory:
     def __init__(self, *, concurrent: bool = False) -> None:
         self._lock = threading.Lock()
         self._known: dict[tuple[str, str], Known] = {}
+        self._absent: set[tuple[str, str]] = set()
         # With several clients, another update may land between two observations.
         self.concurrent = concurrent
 
@@ -57,13 +63,33 @@ class SessionHistory:
 
     def observe(self, exchange: Exchange) -> list[str]:
         """Check an exchange against what was seen before, then remember it."""
+        return self.observe_verdict(exchange).messages
+
+    def observe_verdict(self, exchange: Exchange) -> Verdict:
+        """Check an exchange against what was seen before, then remember it."""
+        return Verdict(tuple(self._observe(exchange)))
+
+    def was_absent(self, exchange: Exchange) -> bool:
+        """Whether the last word on the exchange's session was a 404: it did not exist then."""
+        with self._lock:
+            return (exchange.client_key, exchange.session_id or "") in self._absent
+
+    def _observe(self, exchange: Exchange) -> list[Problem]:
         if exchange.session_id is None:
             return []
+        key = (exchange.client_key, exchange.session_id)
         if exchange.status >= 500:
             self.forget(exchange)
             return []
+        if exchange.method == "GET" and exchange.status == 404:
+            with self._lock:
+                self._absent.add(key)
+            return []
         if exchange.status != 200:
             return []
+        if not (exchange.method == "PUT" and exchange.dry):
+            with self._lock:
+                self._absent.discard(key)
         if exchange.method == "PUT" and exchange.dry:
             return self._check_dry_answer(exchange)
         if exchange.method == "PUT":
@@ -72,80 +98,95 @@ class SessionHistory:
             return self._observe_read(exchange)
         return []
 
-    def _check_dry_answer(self, exchange: Exchange) -> list[str]:
+    def _check_dry_answer(self, exchange: Exchange) -> list[Problem]:
         known = self.known(exchange)
         requested = (exchange.sent_session or {}).get("state")
         if known is None or known.state is None or not isinstance(requested, str):
             return []
         if not is_allowed_transition(known.state, requested):
             return [
-                f"a dry run accepted the illegal transition {known.state} -> {requested} "
-                "(it must answer 400 as the real update would)"
+                Problem(
+                    "dry-run-illegal-transition",
+                    f"a dry run accepted the illegal transition {known.state} -> {requested} "
+                    "(it must answer 400 as the real update would)",
+                )
             ]
         return []
 
-    def _observe_update(self, exchange: Exchange) -> list[str]:
+    def _observe_update(self, exchange: Exchange) -> list[Problem]:
         key = (exchange.client_key, exchange.session_id or "")
         sent = exchange.sent_session or {}
         answered = exchange.answered_session
-        problems: list[str] = []
+        problems: list[Problem] = []
         with self._lock:
             known = self._known.get(key)
             requested = sent.get("state")
-            updated = parse_time(answered.get("updated")) if answered is not None else None
-            previous = known.updated if known is not None else None
-            stale = previous is not None and updated is not None and updated < previous
+            stale = (
+                known is not None
+                and answered is not None
+                and definitely_before(answered.get("updated"), known.updated_text)
+            )
             if self.concurrent and (answered is None or stale):
                 # Another client may have moved the session meanwhile: nothing to compare with.
                 if answered is None:
                     self._known.pop(key, None)
                     return []
-                return applied_problems(sent, answered)
+                return list(applied_verdict(sent, answered).problems)
             if known is not None and known.state is not None and isinstance(requested, str):
                 if not is_allowed_transition(known.state, requested):
                     problems.append(
-                        f"the illegal transition {known.state} -> {requested} was accepted "
-                        "(allowed: open -> closed, open -> cancelled, closed -> cancelled)"
+                        Problem(
+                            "illegal-transition",
+                            f"the illegal transition {known.state} -> {requested} was accepted "
+                            "(allowed: open -> closed, open -> cancelled, closed -> cancelled)",
+                        )
                     )
             if answered is None:
                 # Accepted, but unseen: the state is what was asked for, the rest unknown.
                 state = requested if isinstance(requested, str) else None
                 if known is not None:
                     state = state or known.state
-                    self._known[key] = Known(state, known.created, known.updated, None)
+                    self._known[key] = Known(
+                        state, known.created, known.updated, None, known.updated_text
+                    )
                 elif state is not None:
                     self._known[key] = Known(state, None, None, None)
                 return problems
-            problems.extend(applied_problems(sent, answered))
+            problems.extend(applied_verdict(sent, answered).problems)
             if known is not None:
-                if stale and previous is not None:
+                if stale:
                     problems.append(
-                        f"updated went back from {previous.isoformat()} to "
-                        f"{answered.get('updated')} after an update"
+                        Problem(
+                            "updated-went-back",
+                            f"updated went back from {known.updated_text} to "
+                            f"{answered.get('updated')} after an update",
+                        )
                     )
                     return problems
                 problems.extend(self._created_kept(known, answered))
                 if known.snapshot is not None and not self.concurrent:
-                    problems.extend(kept_problems(sent, known.snapshot, answered))
+                    problems.extend(kept_verdict(sent, known.snapshot, answered).problems)
             self._known[key] = self._known_from(answered)
         return problems
 
-    def _observe_read(self, exchange: Exchange) -> list[str]:
+    def _observe_read(self, exchange: Exchange) -> list[Problem]:
         key = (exchange.client_key, exchange.session_id or "")
         answered = exchange.answered_session
         if answered is None:
             return []
-        problems: list[str] = []
+        problems: list[Problem] = []
         with self._lock:
             known = self._known.get(key)
-            updated = parse_time(answered.get("updated"))
             if known is not None:
-                if known.updated is not None and updated is not None and updated < known.updated:
+                if definitely_before(answered.get("updated"), known.updated_text):
                     if not self.concurrent:
                         problems.append(
-                            f"the stored session has updated {answered.get('updated')}, older "
-                            f"than the {known.updated.isoformat()} an earlier answer showed: "
-                            "an update was lost"
+                            Problem(
+                                "update-lost",
+                                f"the stored session has updated {answered.get('updated')}, "
+                                f"older than the {known.updated_text} an earlier answer "
+                                "showed: an update was lost",
+                            )
                         )
                     return problems
                 problems.extend(self._created_kept(known, answered))
@@ -153,8 +194,11 @@ class SessionHistory:
                 if known.state is not None and isinstance(state, str):
                     if not is_allowed_transition(known.state, state):
                         problems.append(
-                            f"the session moved from {known.state} to {state}, "
-                            "which no allowed transition does"
+                            Problem(
+                                "illegal-transition",
+                                f"the session moved from {known.state} to {state}, "
+                                "which no allowed transition does",
+                            )
                         )
                 if known.snapshot is not None and not self.concurrent:
                     same_revision = same_moment(
@@ -163,24 +207,33 @@ class SessionHistory:
                     differences = session_differences(known.snapshot, answered)
                     if same_revision and differences:
                         problems.append(
-                            "GET answers a session that differs from what the last update "
-                            f"returned for the same revision, in {differences}"
+                            Problem(
+                                "read-differs",
+                                "GET answers a session that differs from what the last update "
+                                f"returned for the same revision, in {differences}",
+                            )
                         )
                     elif not same_revision:
                         problems.append(
-                            f"the stored session changed (updated {known.snapshot.get('updated')}"
-                            f" -> {answered.get('updated')}) with no update in between"
+                            Problem(
+                                "changed-unasked",
+                                "the stored session changed (updated "
+                                f"{known.snapshot.get('updated')} -> {answered.get('updated')}) "
+                                "with no update in between",
+                            )
                         )
             self._known[key] = self._known_from(answered)
         return problems
 
     @staticmethod
-    def _created_kept(known: Known, answered: dict[str, Any]) -> list[str]:
+    def _created_kept(known: Known, answered: dict[str, Any]) -> list[Problem]:
         created = answered.get("created")
         if known.created is not None and created is not None:
             if same_moment(created, known.created):
                 return []
-            return [f"created changed from {known.created} to {created}"]
+            return [
+                Problem("created-changed", f"created changed from {known.created} to {created}")
+            ]
         return []
 
     @staticmethod
@@ -192,4 +245,5 @@ class SessionHistory:
             created=created if isinstance(created, str) else None,
             updated=parse_time(answered.get("updated")),
             snapshot=dict(answered),
+            updated_text=updated if isinstance(updated := answered.get("updated"), str) else None,
         )

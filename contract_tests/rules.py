@@ -1,16 +1,22 @@
 """The business rules of customer sessions, as a client can check them from the outside.
 
-Pure functions over JSON documents: no HTTP, no Schemathesis. Each returns a list of
-human-readable problems (empty when the document keeps the rule), so the same rules serve the
-Schemathesis checks and the deterministic workflows.
+Pure functions over JSON documents: no HTTP, no Schemathesis. The same rules serve the
+Schemathesis checks, the deterministic workflows and any other source of exchanges.
+
+Every rule is total over what the schema allows: any JSON value gets a verdict, and nothing
+here raises. A rule that cannot decide (an amount beyond what a double holds, a leap second)
+says so as a doubt instead of guessing. `*_verdict` functions return problems with stable keys
+(for baselines) and doubts; the older `*_problems` functions return the problems' messages.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, localcontext
 from typing import Any, Final
 
 STATES: Final = ("open", "closed", "cancelled")
@@ -19,39 +25,132 @@ ALLOWED_TRANSITIONS: Final[Mapping[str, frozenset[str]]] = {
     "closed": frozenset({"cancelled"}),
     "cancelled": frozenset(),
 }
-# Beyond this magnitude the mock refuses amounts ("Amount out of range"), and a double can no
-# longer hold a cent exactly, so totals are only compared relatively.
+# Below this magnitude (summed over every amount of a session), a double still holds each cent
+# exactly, so totals of whole cents must be exact: 0.1 + 0.2 is 0.3, not 0.30000000000000004.
 EXACT_AMOUNT_LIMIT: Final = Decimal(10) ** 11
+# Beyond this magnitude the mock refuses amounts ("Amount out of range"): a legitimate 400.
 MAX_AMOUNT: Final = Decimal(10) ** 13
 CENT: Final = Decimal("0.01")
 HALF_CENT: Final = Decimal("0.005")
+# The spacing of doubles relative to their magnitude (2**-52): a server that sums in binary
+# floating point may be off by a few of these times the sum of the magnitudes it adds.
+DOUBLE_EPSILON: Final = Decimal(2) ** -52
+# Exact enough for every comparison below, and never a trap: an overflow becomes Infinity,
+# which the rules then recognise as "cannot decide".
+_ARITHMETIC: Final = Context(prec=60, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[])
 
 
-def is_allowed_transition(current: str, requested: str) -> bool:
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule: a stable key (for baselines and deduplication) and a readable message."""
+
+    key: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a rule found in a document: the problems it is sure of, and what it could not decide."""
+
+    problems: tuple[Problem, ...] = ()
+    doubts: tuple[str, ...] = ()
+
+    def __add__(self, other: Verdict) -> Verdict:
+        return Verdict(self.problems + other.problems, self.doubts + other.doubts)
+
+    @property
+    def messages(self) -> list[str]:
+        """The problems' messages."""
+        return [problem.message for problem in self.problems]
+
+
+def is_allowed_transition(current: Any, requested: Any) -> bool:
     """True for a legal state change; asking for the current state again is always legal."""
+    if not isinstance(current, str) or not isinstance(requested, str):
+        return False
     return requested == current or requested in ALLOWED_TRANSITIONS.get(current, frozenset())
 
 
 def to_decimal(value: Any) -> Decimal | None:
-    """The exact decimal of a JSON number (a float through its shortest repr), else None."""
+    """The exact decimal of a finite JSON number (a float through its shortest repr), else None."""
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     try:
-        result = Decimal(str(value))
-    except InvalidOperation:
+        # An int converts exactly whatever its size (str() of a huge int would hit Python's limit).
+        result = Decimal(value) if isinstance(value, int) else Decimal(str(value))
+    except (ArithmeticError, ValueError):
         return None
     return result if result.is_finite() else None
 
 
+def is_unreadable_number(value: Any) -> bool:
+    """A JSON number that parsed to an infinite float (e.g. 1e400): valid JSON we cannot weigh."""
+    return isinstance(value, float) and not math.isfinite(value)
+
+
+_RFC3339: Final = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})"
+)
+
+
 def parse_time(value: Any) -> datetime | None:
-    """An RFC 3339 timestamp, or None when it is not one."""
+    """An RFC 3339 timestamp (fractions beyond microseconds cut off), or None."""
     if not isinstance(value, str):
         return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
+    match = _RFC3339.fullmatch(value)
+    if match is None:
         return None
-    return moment if moment.tzinfo is not None else None
+    fraction = (match.group(7) or ".0")[1:7].ljust(6, "0")
+    zone = match.group(8)
+    text = "{}-{}-{}T{}:{}:{}.{}".format(*match.groups()[:6], fraction)
+    text += "+00:00" if zone in ("Z", "z") else zone
+    try:
+        moment = datetime.fromisoformat(text)
+    except (ValueError, OverflowError):
+        return None  # a leap second (23:59:60) or an impossible date
+    return moment
+
+
+def unreadable_time(value: Any) -> bool:
+    """A timestamp the schema may accept but `parse_time` cannot place (a leap second)."""
+    return (
+        isinstance(value, str) and _RFC3339.fullmatch(value) is not None and not parse_time(value)
+    )
+
+
+def _quantity(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    return None
+
+
+def _whole_cents(amount: Decimal) -> bool:
+    # From the digits, not by quantize(): that raises for amounts beyond the context precision.
+    _, digits, exponent = amount.as_tuple()
+    if not isinstance(exponent, int):
+        return False
+    if not any(digits):
+        return True
+    trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return exponent + trailing_zeros >= -2
+
+
+@dataclass(frozen=True)
+class _Terms:
+    lines: tuple[Decimal, ...]  # price x quantity of each cart item
+    costs: tuple[Decimal, ...]  # each additional cost
+    prices_in_cents: bool  # every price and cost is whole cents
+
+    @property
+    def magnitude(self) -> Decimal:
+        with localcontext(_ARITHMETIC):
+            return sum((abs(term) for term in (*self.lines, *self.costs)), Decimal(0))
 
 
 class Amounts:
@@ -66,99 +165,192 @@ class Amounts:
         """The amounts of a `CustomerSessionV2` (or `NewCustomerSessionV2`) document."""
         return cls(session.get("cartItems"), session.get("additionalCosts"))
 
-    def _prices(self) -> tuple[list[Decimal], list[Decimal]] | None:
+    def _raw_prices(self) -> list[Any]:
+        prices = [item.get("price") for item in self.cart_items if isinstance(item, dict)]
+        prices += [
+            cost.get("price") for cost in self.additional_costs.values() if isinstance(cost, dict)
+        ]
+        return prices
+
+    def doubt(self) -> str | None:
+        """Why the totals cannot be weighed, when an amount is a number no double holds."""
+        if any(is_unreadable_number(price) for price in self._raw_prices()):
+            return "an amount is beyond what a double holds (e.g. 1e400): totals not compared"
+        return None
+
+    def _terms(self) -> _Terms | None:
         lines: list[Decimal] = []
-        for item in self.cart_items:
-            if not isinstance(item, dict):
-                return None
-            price, quantity = to_decimal(item.get("price")), item.get("quantity")
-            if price is None or not isinstance(quantity, int) or isinstance(quantity, bool):
-                return None
-            lines.append(price * quantity)
-        costs: list[Decimal] = []
-        for cost in self.additional_costs.values():
-            price = to_decimal(cost.get("price")) if isinstance(cost, dict) else None
-            if price is None:
-                return None
-            costs.append(price)
-        return lines, costs
+        in_cents = True
+        with localcontext(_ARITHMETIC):
+            for item in self.cart_items:
+                if not isinstance(item, dict):
+                    return None
+                price, quantity = to_decimal(item.get("price")), _quantity(item.get("quantity"))
+                if price is None or quantity is None:
+                    return None
+                in_cents = in_cents and _whole_cents(price)
+                lines.append(price * quantity)
+            costs: list[Decimal] = []
+            for cost in self.additional_costs.values():
+                price = to_decimal(cost.get("price")) if isinstance(cost, dict) else None
+                if price is None:
+                    return None
+                in_cents = in_cents and _whole_cents(price)
+                costs.append(price)
+        if not all(term.is_finite() for term in (*lines, *costs)):
+            return None
+        return _Terms(tuple(lines), tuple(costs), in_cents)
 
     def expected(self) -> tuple[Decimal, Decimal, Decimal] | None:
         """(cartItemTotal, additionalCostTotal, total) in exact arithmetic; None if unreadable."""
-        prices = self._prices()
-        if prices is None:
+        terms = self._terms()
+        if terms is None:
             return None
-        cart = sum(prices[0], Decimal(0))
-        costs = sum(prices[1], Decimal(0))
-        return cart, costs, cart + costs
+        with localcontext(_ARITHMETIC):
+            cart = sum(terms.lines, Decimal(0))
+            costs = sum(terms.costs, Decimal(0))
+            total = cart + costs
+        if not all(value.is_finite() for value in (cart, costs, total)):
+            return None
+        return cart, costs, total
 
     def out_of_range(self) -> bool:
         """True when an amount breaks the documented limit (a legitimate 400)."""
-        prices = self._prices()
-        if prices is None:
+        terms = self._terms()
+        if terms is None:
             return False
-        amounts = [*prices[0], *prices[1], sum(prices[0], Decimal(0)) + sum(prices[1], Decimal(0))]
-        return any(abs(amount) > MAX_AMOUNT for amount in amounts)
+        with localcontext(_ARITHMETIC):
+            amounts = [*terms.lines, *terms.costs, sum((*terms.lines, *terms.costs), Decimal(0))]
+            return any(abs(amount) > MAX_AMOUNT for amount in amounts)
 
     def in_cents(self) -> bool:
         """True when every amount is whole cents of a moderate size: totals must then be exact."""
-        prices = self._prices()
-        if prices is None:
-            return False
-        # The size first: quantize() cannot hold 1e300 to the cent, and raises.
-        return all(
-            abs(amount) < EXACT_AMOUNT_LIMIT and amount == amount.quantize(CENT)
-            for amount in [*prices[0], *prices[1]]
-        )
+        terms = self._terms()
+        return terms is not None and terms.prices_in_cents and terms.magnitude < EXACT_AMOUNT_LIMIT
+
+    def tolerance(self) -> Decimal | None:
+        """How far a correct total may be from the exact one (0: exactly); None if unreadable.
+
+        Whole cents of a moderate size: exactly. Otherwise to the cent, and never closer than a
+        server summing in binary floating point can be: a few doubles' spacing times the sum of
+        the magnitudes it adds (1e300 - 1e300 + 0.01 may come out as 0 in doubles).
+        """
+        terms = self._terms()
+        if terms is None:
+            return None
+        magnitude = terms.magnitude
+        if terms.prices_in_cents and magnitude < EXACT_AMOUNT_LIMIT:
+            return Decimal(0)
+        with localcontext(_ARITHMETIC):
+            count = len(terms.lines) + len(terms.costs)
+            float_error = magnitude * (count + 2) * DOUBLE_EPSILON
+        return max(float_error, HALF_CENT)
 
 
-def _close_enough(actual: Decimal, expected: Decimal, exact: bool) -> bool:
-    if exact:
-        return actual == expected
-    if abs(expected) < EXACT_AMOUNT_LIMIT:
-        return abs(actual - expected) < HALF_CENT
-    return abs(actual - expected) <= abs(expected) * Decimal("1e-9")
+TOTALS: Final = ("cartItemTotal", "additionalCostTotal", "total")
+
+
+def totals_verdict(session: Mapping[str, Any]) -> Verdict:
+    """Totals that do not add up to the cent (exactly, when every amount is whole cents)."""
+    amounts = Amounts.of_session(session)
+    doubt = amounts.doubt()
+    if doubt is not None:
+        return Verdict(doubts=(doubt,))
+    expected, tolerance = amounts.expected(), amounts.tolerance()
+    if expected is None or tolerance is None:
+        return Verdict()  # a mistyped amount is the schema check's finding
+    problems: list[Problem] = []
+    doubts: list[str] = []
+    for name, want in zip(TOTALS, expected, strict=True):
+        value = session.get(name)
+        got = to_decimal(value)
+        if got is None:
+            if is_unreadable_number(value):
+                doubts.append(f"{name} is beyond what a double holds: not compared")
+            continue  # a missing or mistyped total is the schema check's finding
+        with localcontext(_ARITHMETIC):
+            off = abs(got - want)
+            ok = off.is_finite() and off <= tolerance
+        if not ok:
+            rule = "exactly" if tolerance == 0 else "to the cent"
+            # Less than a cent off is binary floating-point arithmetic; more, a wrong sum.
+            kind = "drift" if off.is_finite() and off < CENT else "off"
+            problems.append(
+                Problem(
+                    f"{name}:{kind}",
+                    f"{name} is {got}, but the cart adds up to {_number(want)} ({rule})",
+                )
+            )
+    return Verdict(tuple(problems), tuple(doubts))
 
 
 def totals_problems(session: Mapping[str, Any]) -> list[str]:
     """Totals that do not add up to the cent (exactly, when every amount is whole cents)."""
-    amounts = Amounts.of_session(session)
-    expected = amounts.expected()
-    if expected is None:
-        return []
-    exact = amounts.in_cents()
-    problems = []
-    for name, want in zip(("cartItemTotal", "additionalCostTotal", "total"), expected, strict=True):
-        got = to_decimal(session.get(name))
-        if got is None:
-            continue  # a missing or mistyped total is the schema check's finding
-        if not _close_enough(got, want, exact):
-            rule = "exactly" if exact else "to the cent"
-            problems.append(f"{name} is {got}, but the cart adds up to {want} ({rule})")
-    return problems
+    return totals_verdict(session).messages
+
+
+def _number(value: Decimal) -> str:
+    # 0.3 rather than 0.30, 1E+300 rather than three hundred digits.
+    text = format(value.normalize(_ARITHMETIC), "f") if abs(value.adjusted()) < 30 else str(value)
+    return text
+
+
+def session_verdict(session: Mapping[str, Any], path_id: str | None) -> Verdict:
+    """Rules a single `CustomerSessionV2` document must keep on its own."""
+    verdict = totals_verdict(session)
+    problems: list[Problem] = []
+    doubts: list[str] = []
+    integration_id = session.get("integrationId")
+    if path_id is not None and "integrationId" in session and integration_id != path_id:
+        problems.append(
+            Problem(
+                "integrationId",
+                f"integrationId is {short_repr(integration_id)}, "
+                f"but the path names {short_repr(path_id)}",
+            )
+        )
+    if session.get("profileId") == "" and session.get("firstSession") is False:
+        problems.append(
+            Problem(
+                "anonymous-first-session",
+                "firstSession is false for an anonymous session (profileId '')",
+            )
+        )
+    if definitely_before(session.get("updated"), session.get("created")):
+        problems.append(
+            Problem(
+                "updated-behind-created",
+                f"updated {session['updated']} is behind created {session['created']}",
+            )
+        )
+    for name in ("created", "updated"):
+        if unreadable_time(session.get(name)):
+            doubts.append(
+                f"{name} {session[name]!r} is no moment Python can place (a leap second?)"
+            )
+    state = session.get("state")
+    if state is not None and state not in STATES:
+        problems.append(
+            Problem("state", f"state {short_repr(state)} is none of {', '.join(STATES)}")
+        )
+    return verdict + Verdict(tuple(problems), tuple(doubts))
 
 
 def session_problems(session: Mapping[str, Any], path_id: str | None) -> list[str]:
     """Rules a single `CustomerSessionV2` document must keep on its own."""
-    problems = totals_problems(session)
-    if path_id is not None and "integrationId" in session and session["integrationId"] != path_id:
-        problems.append(
-            f"integrationId is {session['integrationId']!r}, but the path names {path_id!r}"
-        )
-    if session.get("profileId") == "" and session.get("firstSession") is False:
-        problems.append("firstSession is false for an anonymous session (profileId '')")
-    created, updated = parse_time(session.get("created")), parse_time(session.get("updated"))
-    if created is not None and updated is not None and updated < created:
-        problems.append(f"updated {session['updated']} is behind created {session['created']}")
-    state = session.get("state")
-    if state is not None and state not in STATES:
-        problems.append(f"state {state!r} is none of {', '.join(STATES)}")
-    return problems
+    return session_verdict(session, path_id).messages
 
 
 def _same_number(left: Any, right: Any) -> bool:
     a, b = to_decimal(left), to_decimal(right)
-    return a is not None and b is not None and a == b
+    if a is None or b is None:
+        return False
+    if a == b:
+        return True
+    # A server that holds numbers as doubles answers 12345678901234567890 as
+    # 12345678901234567000 (or 1.2345678901234567e19): the same number as far as JSON goes.
+    x, y = float(a), float(b)
+    return math.isfinite(x) and x == y
 
 
 def same_value(sent: Any, answered: Any) -> bool:
@@ -203,6 +395,22 @@ def same_moment(left: Any, right: Any) -> bool:
         # The same precision on both sides: a store that kept it must give it back exactly.
         return a == b
     return abs(a - b) < timedelta(milliseconds=1)
+
+
+def definitely_before(first: Any, second: Any) -> bool:
+    """Whether timestamp `first` is before `second`, even allowing for a coarser precision.
+
+    A server may write one stamp to the microsecond and another to the second: 12:00:00Z is not
+    before 12:00:00.5Z when the first was cut to whole seconds.
+    """
+    a, b = parse_time(first), parse_time(second)
+    if a is None or b is None:
+        return False
+    digits = min(_fraction_digits(first), _fraction_digits(second), 6)
+    if digits == max(_fraction_digits(first), _fraction_digits(second)):
+        return a < b
+    # A difference, not a sum: 9999-12-31T23:59:59Z plus a second is no date.
+    return b - a >= timedelta(microseconds=10 ** (6 - digits))
 
 
 def _fraction_digits(text: Any) -> int:
@@ -284,7 +492,7 @@ UPDATABLE: Final = (
 )
 
 
-def applied_problems(sent: Mapping[str, Any], answered: Mapping[str, Any]) -> list[str]:
+def applied_verdict(sent: Mapping[str, Any], answered: Mapping[str, Any]) -> Verdict:
     """Fields a successful PUT named that its answer does not carry as sent."""
     problems = []
     for name in UPDATABLE:
@@ -301,19 +509,31 @@ def applied_problems(sent: Mapping[str, Any], answered: Mapping[str, Any]) -> li
             ok = name in answered and same_value(value, answered[name])
         if not ok:
             problems.append(
-                f"{name} was sent as {_short(value)}, but the answer has "
-                f"{_short(answered.get(name, '<missing>'))}"
+                Problem(
+                    f"applied:{name}",
+                    f"{name} was sent as {short_repr(value)}, but the answer has "
+                    f"{short_repr(answered.get(name, '<missing>'))}",
+                )
             )
     if "state" in sent and "state" in answered and answered["state"] != sent["state"]:
         problems.append(
-            f"state {sent['state']!r} was accepted, but the answer has {answered['state']!r}"
+            Problem(
+                "applied:state",
+                f"state {short_repr(sent['state'])} was accepted, but the answer has "
+                f"{short_repr(answered['state'])}",
+            )
         )
-    return problems
+    return Verdict(tuple(problems))
 
 
-def kept_problems(
+def applied_problems(sent: Mapping[str, Any], answered: Mapping[str, Any]) -> list[str]:
+    """Fields a successful PUT named that its answer does not carry as sent."""
+    return applied_verdict(sent, answered).messages
+
+
+def kept_verdict(
     sent: Mapping[str, Any], previous: Mapping[str, Any], answered: Mapping[str, Any]
-) -> list[str]:
+) -> Verdict:
     """Fields a PUT did not name that changed anyway (each update builds on the previous one)."""
     problems = []
     for name in (*UPDATABLE, "state"):
@@ -321,25 +541,39 @@ def kept_problems(
             continue
         before, after = previous.get(name), answered.get(name)
         if name == "cartItems":
-            same = before == after or (before is not None and _same_cart(before, after))
+            same = same_value(before, after) or (before is not None and _same_cart(before, after))
         else:
             same = same_value(before, after) or (is_empty(before) and is_empty(after))
         if not same:
             problems.append(
-                f"{name} was not sent but changed from {_short(before)} to {_short(after)}"
+                Problem(
+                    f"kept:{name}",
+                    f"{name} was not sent but changed from {short_repr(before)} "
+                    f"to {short_repr(after)}",
+                )
             )
     if "profileId" not in sent and previous.get("firstSession") != answered.get("firstSession"):
         problems.append(
-            f"firstSession changed from {previous.get('firstSession')} to "
-            f"{answered.get('firstSession')} though the profile did not"
+            Problem(
+                "kept:firstSession",
+                f"firstSession changed from {short_repr(previous.get('firstSession'))} to "
+                f"{short_repr(answered.get('firstSession'))} though the profile did not",
+            )
         )
-    return problems
+    return Verdict(tuple(problems))
+
+
+def kept_problems(
+    sent: Mapping[str, Any], previous: Mapping[str, Any], answered: Mapping[str, Any]
+) -> list[str]:
+    """Fields a PUT did not name that changed anyway (each update builds on the previous one)."""
+    return kept_verdict(sent, previous, answered).messages
 
 
 def error_response_problems(body: Any) -> list[str]:
     """What makes a body other than a well-formed `ErrorResponse`."""
     if not isinstance(body, dict):
-        return [f"the body is not a JSON object but {_short(body)}"]
+        return [f"the body is not a JSON object but {short_repr(body)}"]
     problems = []
     if not isinstance(body.get("message"), str):
         problems.append("'message' (string) is missing")
@@ -360,13 +594,18 @@ def error_response_problems(body: Any) -> list[str]:
         if pointer is not None and (
             not isinstance(pointer, str) or (pointer and not pointer.startswith("/"))
         ):
-            problems.append(f"errors[{index}].source.pointer {pointer!r} is not a JSON pointer")
+            problems.append(
+                f"errors[{index}].source.pointer {short_repr(pointer)} is not a JSON pointer"
+            )
         for key in ("parameter", "line", "resource"):
             if key in source and not isinstance(source[key], str):
                 problems.append(f"errors[{index}].source.{key} is not a string")
     return problems
 
 
-def _short(value: Any, limit: int = 120) -> str:
-    text = repr(value)
+def short_repr(value: Any, limit: int = 120) -> str:
+    try:
+        text = repr(value)
+    except ValueError:  # an int too long for repr() (Python's digit limit)
+        text = f"<a number of about {value.bit_length() * 3 // 10} digits>"
     return text if len(text) <= limit else text[: limit - 3] + "..."

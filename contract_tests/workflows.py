@@ -8,21 +8,28 @@ openapi.yaml and the single-document rules. `read_only` workflows send only GETs
 from __future__ import annotations
 
 import json
+import re
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
+import requests
+
+from contract_tests.budget import Budget, BudgetExhausted
 from contract_tests.client import Answer, Client
 from contract_tests.rules import (
-    applied_problems,
+    applied_verdict,
     error_response_problems,
-    kept_problems,
+    kept_verdict,
     parse_time,
     same_moment,
     session_differences,
-    session_problems,
+    session_verdict,
+    short_repr,
     to_decimal,
 )
 from mock_server.contract.schemas import CompiledSchema, compile_schema
@@ -32,6 +39,7 @@ OPERATIONS = {
     "GET": "GET /v2/customer_sessions/{customerSessionId}",
     "PUT": "PUT /v2/customer_sessions/{customerSessionId}",
 }
+OPERATION_IDS = {"GET": "getCustomerSession", "PUT": "updateCustomerSessionV2"}
 DOCUMENTED_STATUSES = {"GET": {200, 400, 401, 404}, "PUT": {200, 400, 401, 409}}
 SUCCESS_SCHEMAS = {"GET": "IntegrationCustomerSessionResponse", "PUT": "IntegrationStateV2"}
 
@@ -46,6 +54,11 @@ class Violation:
     message: str
     curl: str
     status: int | None = None
+    operation_id: str = ""
+    # What identifies this violation from one run to the next (its wording may carry data).
+    key: str = ""
+    # The request and the answer, when one answer is at fault.
+    answer: Answer | None = field(default=None, compare=False, repr=False)
 
     def describe(self) -> str:
         """A readable, multi-line account of the violation."""
@@ -74,25 +87,55 @@ class WorkflowRun:
     client: Client
     prefix: str
     violations: list[Violation] = field(default_factory=list)
+    # Assertions that held, by check.
+    passes: Counter[str] = field(default_factory=Counter)
+    # What the checks could not decide.
+    doubts: list[str] = field(default_factory=list)
     _counter: int = 0
+    _ids: list[str] = field(default_factory=list)
 
     def new_id(self, label: str) -> str:
         """A session or profile id that no earlier run can have used."""
         self._counter += 1
-        return f"{self.prefix}-{label}-{self._counter}"
+        new = f"{self.prefix}-{label}-{self._counter}"
+        self._ids.append(new)
+        return new
 
-    def report(self, answer: Answer | None, check: str, message: str) -> None:
-        """Record a violation for an answer (or for the workflow as a whole)."""
+    def _stable(self, message: str) -> str:
+        for made in sorted(self._ids, key=len, reverse=True):
+            message = message.replace(made, "<id>")
+        message = _TIMESTAMP.sub("<time>", message)
+        return _NUMBER.sub("#", message)[:200]
+
+    def report(
+        self, answer: Answer | None, check: str, message: str, key: str | None = None
+    ) -> None:
+        """Record a violation for an answer (or for the workflow as a whole).
+
+        `key` names the broken promise (the same in every workflow that meets it) for
+        baselines; without one, the workflow and its message do, with this run's session ids,
+        timestamps and numbers left out.
+        """
+        if key is None:
+            key = f"{self.name}:{self._stable(message)}"
+        method = answer.sent.method if answer else ""
         self.violations.append(
             Violation(
                 workflow=self.name,
                 check=check,
-                operation=OPERATIONS.get(answer.sent.method, "") if answer else "",
+                operation=OPERATIONS.get(method, ""),
                 message=message,
                 curl=answer.sent.as_curl() if answer else "",
                 status=answer.status if answer else None,
+                operation_id=OPERATION_IDS.get(method, ""),
+                key=key,
+                answer=answer,
             )
         )
+
+    def passed(self, check: str) -> None:
+        """Count an assertion of `check` that held."""
+        self.passes[check] += 1
 
     def call(self, method: str, session_id: str, **kwargs: Any) -> Answer:
         """Send a request and check what every answer must satisfy."""
@@ -113,30 +156,38 @@ class WorkflowRun:
     def _check_answer(self, answer: Answer, session_id: str) -> None:
         method = answer.sent.method
         if answer.status >= 500:
-            self.report(answer, "not_a_server_error", f"Server error: {_excerpt(answer)}")
+            self.report(answer, "not_a_server_error", f"Server error: {_excerpt(answer)}", "5xx")
             return
+        self.passed("not_a_server_error")
         if answer.status not in DOCUMENTED_STATUSES.get(method, set()):
             self.report(
                 answer,
                 "status_code_conformance",
                 f"{answer.status} is not documented for this operation "
-                f"(documented: {sorted(DOCUMENTED_STATUSES[method])})",
+                f"(documented: {sorted(DOCUMENTED_STATUSES.get(method, ()))})",
+                str(answer.status),
             )
+        else:
+            self.passed("status_code_conformance")
         if "json" not in answer.content_type.lower() or answer.json is None:
             self.report(
                 answer,
                 "content_type_conformance",
                 f"Expected an application/json body, got {answer.content_type or 'none'}: "
                 f"{_excerpt(answer)}",
+                "not-json",
             )
             return
-        if answer.status == 200:
+        self.passed("content_type_conformance")
+        if answer.status == 200 and method in SUCCESS_SCHEMAS:
             schema = _schema(SUCCESS_SCHEMAS[method])
         elif 400 <= answer.status < 500:
             schema = _schema("ErrorResponse")
             problems = error_response_problems(answer.json)
             if problems:
-                self.report(answer, "error_response_well_formed", "; ".join(problems))
+                self.report(answer, "error_response_well_formed", "; ".join(problems), "shape")
+            else:
+                self.passed("error_response_well_formed")
         else:
             return
         violations = schema.violations(answer.json)
@@ -146,22 +197,31 @@ class WorkflowRun:
                 "response_schema_conformance",
                 f"The answer does not match {schema.name}: "
                 + "; ".join(f"{v.pointer or '/'}: {v.message}" for v in violations[:5]),
+                f"{schema.name}:{','.join(sorted({v.pointer for v in violations}))}",
             )
+        else:
+            self.passed("response_schema_conformance")
         session = answer.session
         if answer.status == 200 and session is not None:
-            for problem in session_problems(session, session_id):
-                self.report(answer, "session_rules", problem)
+            verdict = session_verdict(session, session_id)
+            for problem in verdict.problems:
+                self.report(answer, "session_rules", problem.message, problem.key)
+            if not verdict.problems:
+                self.passed("session_rules")
+            self.doubts.extend(verdict.doubts)
 
     def expect_status(self, answer: Answer, expected: int | set[int], why: str) -> None:
         """Stop the workflow unless the answer has the expected status."""
         wanted = {expected} if isinstance(expected, int) else expected
         if answer.status in wanted:
+            self.passed("workflow_status")
             return
         self.report(
             answer,
             "workflow_status",
             f"Expected {' or '.join(map(str, sorted(wanted)))} because {why}; "
             f"got {answer.status}: {_excerpt(answer)}",
+            f"{self.name}:{self._stable(why)}:{answer.status}",
         )
         raise StopWorkflow
 
@@ -169,13 +229,16 @@ class WorkflowRun:
         """The session an answer must carry; stop the workflow if it does not."""
         session = answer.session
         if session is None:
-            self.report(answer, "workflow_session", "The answer carries no customerSession")
+            message = "The answer carries no customerSession"
+            self.report(answer, "workflow_session", message, f"{self.name}:no-session")
             raise StopWorkflow
         return session
 
     def expect(self, answer: Answer | None, condition: bool, check: str, message: str) -> None:
         """Record a violation unless `condition` holds."""
-        if not condition:
+        if condition:
+            self.passed(check)
+        else:
             self.report(answer, check, message)
 
     def expect_unchanged(
@@ -186,8 +249,11 @@ class WorkflowRun:
         self.expect_status(answer, 200, "the session exists")
         after = self.session_of(answer)
         changed = session_differences(before, after)
-        if changed:
-            self.report(answer, check, f"{why}, but the stored session changed: {changed}")
+        self.expect(answer, not changed, check, f"{why}, but the stored session changed: {changed}")
+
+
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ][\d:.]+(?:[Zz]|[+-]\d{2}:\d{2})?")
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
 
 
 def _excerpt(answer: Answer, limit: int = 300) -> str:
@@ -232,8 +298,8 @@ def _move(
         answer, after.get("state") == state, "state_transitions",
         f"Asked for {state}, the answer says {after.get('state')!r}",
     )  # fmt: skip
-    for problem in kept_problems({"state": state}, before, after):
-        run.report(answer, "update_builds_on_previous", problem)
+    for problem in kept_verdict({"state": state}, before, after).problems:
+        run.report(answer, "update_builds_on_previous", problem.message, problem.key)
     stored = run.get(session_id)
     run.expect_status(stored, 200, "the session exists")
     run.expect(
@@ -248,8 +314,10 @@ def _refused(run: WorkflowRun, session_id: str, update: Mapping[str, Any], why: 
     run.expect_status(before, 200, "the session exists")
     snapshot = run.session_of(before)
     answer = run.put(session_id, update)
-    if answer.status != 400:
-        run.report(answer, "business_rules", f"Expected 400 because {why}; got {answer.status}")
+    run.expect(
+        answer, answer.status == 400, "business_rules",
+        f"Expected 400 because {why}; got {answer.status}",
+    )  # fmt: skip
     run.expect_unchanged(session_id, snapshot, "rejected_update_persists_nothing", why)
 
 
@@ -312,10 +380,10 @@ def update_keeps_untouched_fields(run: WorkflowRun) -> None:
         answer = run.put(session_id, update)
         run.expect_status(answer, 200, "the update is schema-valid and the session open")
         after = run.session_of(answer)
-        for problem in applied_problems(update, after):
-            run.report(answer, "update_applied", problem)
-        for problem in kept_problems(update, before, after):
-            run.report(answer, "update_builds_on_previous", problem)
+        for problem in applied_verdict(update, after).problems:
+            run.report(answer, "update_applied", problem.message, problem.key)
+        for problem in kept_verdict(update, before, after).problems:
+            run.report(answer, "update_builds_on_previous", problem.message, problem.key)
         run.expect(
             answer, same_moment(after.get("created"), before.get("created")), "created_kept",
             f"created changed from {before.get('created')} to {after.get('created')}",
@@ -351,10 +419,16 @@ def totals(run: WorkflowRun) -> None:
         answered = run.session_of(answer)
         for name, want in zip(("cartItemTotal", "additionalCostTotal", "total"), expected,
                               strict=True):  # fmt: skip
-            got = to_decimal(answered.get(name))
-            run.expect(
-                answer, got is not None and got == to_decimal(float(want)), "totals_add_up",
-                f"{name} must be exactly {want}, got {answered.get(name)!r}",
+            got, exact = to_decimal(answered.get(name)), Decimal(want)
+            if got == exact:
+                run.passed("totals_add_up")
+                continue
+            # Off by less than a cent is arithmetic in binary floating point; more, a wrong sum.
+            kind = "drift" if got is not None and abs(got - exact) < Decimal("0.01") else "off"
+            run.report(
+                answer, "totals_add_up",
+                f"{name} must be exactly {want}, got {short_repr(answered.get(name))}",
+                f"{name}:{kind}",
             )  # fmt: skip
 
 
@@ -366,8 +440,8 @@ def close_then_cancel(run: WorkflowRun) -> None:
     answer = run.put(session_id, {"attributes": {"note": "gift"}})
     run.expect_status(answer, 200, "attributes of a closed session may still change")
     after = run.session_of(answer)
-    for problem in kept_problems({"attributes": {}}, session, after):
-        run.report(answer, "update_builds_on_previous", problem)
+    for problem in kept_verdict({"attributes": {}}, session, after).problems:
+        run.report(answer, "update_builds_on_previous", problem.message, problem.key)
     session = _move(run, session_id, "cancelled", after)
     _move(run, session_id, "cancelled", session)
 
@@ -405,8 +479,8 @@ def dry_runs(run: WorkflowRun) -> None:
     answer = run.put(session_id, update, dry=True)
     run.expect_status(answer, 200, "the dry update is valid")
     evaluated = run.session_of(answer)
-    for problem in applied_problems(update, evaluated):
-        run.report(answer, "dry_run_evaluates", problem)
+    for problem in applied_verdict(update, evaluated).problems:
+        run.report(answer, "dry_run_evaluates", problem.message, problem.key)
     run.expect(
         answer, to_decimal(evaluated.get("total")) == to_decimal(0.4), "totals_add_up",
         f"The dry run must total 0.4, got {evaluated.get('total')!r}",
@@ -434,8 +508,8 @@ def dry_runs_read_only(run: WorkflowRun) -> None:
     answer = run.put(session_id, {**_cart(), "profileId": ""}, dry=True)
     run.expect_status(answer, 200, "a dry PUT of a valid cart is accepted")
     evaluated = run.session_of(answer)
-    for problem in applied_problems(_cart(), evaluated):
-        run.report(answer, "dry_run_evaluates", problem)
+    for problem in applied_verdict(_cart(), evaluated).problems:
+        run.report(answer, "dry_run_evaluates", problem.message, problem.key)
     run.expect(
         answer, evaluated.get("state") == "open", "state_transitions",
         f"A new session must start open, not {evaluated.get('state')!r}",
@@ -625,7 +699,13 @@ class WorkflowResult:
 
     workflow: Workflow
     violations: tuple[Violation, ...]
+    # Why the workflow could not finish (a network failure, a timeout, the budget, our bug):
+    # a harness error, never the server's failure.
     error: str | None = None
+    passes: Mapping[str, int] = field(default_factory=dict)
+    doubts: tuple[str, ...] = ()
+    # The error was a request the server left unanswered within the timeout.
+    timed_out: bool = False
 
     @property
     def passed(self) -> bool:
@@ -633,18 +713,31 @@ class WorkflowResult:
         return not self.violations and self.error is None
 
 
-def run_workflows(client: Client, *, read_only: bool = False) -> Iterator[WorkflowResult]:
-    """Run every (read-only) workflow in order against one server; yield as each finishes."""
+def run_workflows(
+    client: Client, *, read_only: bool = False, budget: Budget | None = None
+) -> Iterator[WorkflowResult]:
+    """Run every (read-only) workflow in order against one server; yield as each finishes.
+
+    Once `budget` is spent, the workflow in progress ends with an error and no other starts.
+    """
     prefix = f"contract-{uuid.uuid4().hex[:12]}"
     for index, workflow in enumerate(WORKFLOWS):
         if read_only and not workflow.read_only:
             continue
+        if budget is not None and budget.spent:
+            return
         run = WorkflowRun(workflow.name, client, f"{prefix}-{index}")
         error = None
+        timed_out = False
         try:
             workflow.run(run)
         except StopWorkflow:
             pass
+        except BudgetExhausted as exc:
+            error = f"stopped: {exc}"
         except Exception as exc:  # a network failure must not hide the other workflows
             error = f"{type(exc).__name__}: {exc}"
-        yield WorkflowResult(workflow, tuple(run.violations), error)
+            timed_out = isinstance(exc, requests.Timeout)
+        yield WorkflowResult(
+            workflow, tuple(run.violations), error, dict(run.passes), tuple(run.doubts), timed_out
+        )

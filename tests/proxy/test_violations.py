@@ -181,7 +181,7 @@ def test_the_detail_header_is_ascii_and_capped(start_proxy: StartProxy) -> None:
     header = answer.headers[DETAIL]
     assert header.isascii() and len(header) <= 300
     shown = json.loads(header)
-    assert shown[-1]["truncated"] is True or "\\u30ab" in header
+    assert shown[-1].get("truncated") is True or "\\u30ab" in header
     assert answer.headers["X-Contract-Violations"] == "1"
 
 
