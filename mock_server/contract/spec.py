@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from openapi_core import OpenAPI
 
-from mock_server.contract.openapi import openapi_of
+from mock_server.contract.bounded_openapi import openapi_of
 from mock_server.core.errors import MockServerError
 
 
