@@ -23,10 +23,11 @@ from contract_tests.proxy import Fallback, ProxyOptions, create_proxy, make_prox
 from contract_tests.recording import Recorder
 from contract_tests.traffic import read_traffic, verify
 from contract_tests.violations import Tally, report_json, write_junit
+from mock_server.cli.serve import api_keys_option
 from mock_server.contract.spec import load_spec
 from mock_server.core.errors import MockServerError
 from mock_server.http.logs import configure_logging
-from mock_server.settings import LOG_FORMATS, VALIDATORS, Settings, default, parse_api_keys
+from mock_server.settings import LOG_FORMATS, VALIDATORS, Settings, default
 
 
 class _Unreadable(click.ClickException):
@@ -42,15 +43,6 @@ DRAIN_TIMEOUT = 30.0
 def _fallback(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Fallback:
     try:
         return Fallback.parse(value or "")
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-def _api_keys(
-    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
-) -> dict[str, int]:
-    try:
-        return parse_api_keys(values)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
 
@@ -166,7 +158,7 @@ def _api_keys(
     "--api-key",
     "api_keys",
     multiple=True,
-    callback=_api_keys,
+    callback=api_keys_option,
     metavar="KEY[=APPLICATION_ID]",
     help="With --fallback-on: keys the mock accepts, as for serve.",
 )

@@ -23,9 +23,10 @@ from mock_server.stores import describe_store, is_shared
 BANNER_SESSIONS = 5
 
 
-def _api_keys(
+def api_keys_option(
     _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
 ) -> dict[str, int]:
+    """`--api-key` values as a key -> application map; a click error for a malformed one."""
     try:
         return parse_api_keys(values)
     except ValueError as exc:
@@ -64,7 +65,7 @@ def _origins(
     "--api-key",
     "api_keys",
     multiple=True,
-    callback=_api_keys,
+    callback=api_keys_option,
     metavar="KEY[=APPLICATION_ID]",
     help="Accept this key (for this application, default 1). Repeat for several; none: any key.",
 )

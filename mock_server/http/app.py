@@ -10,6 +10,7 @@ from flask import Flask, Response
 from flask_cors import CORS
 
 from mock_server.contract.compiled import contract_validator
+from mock_server.contract.schemas import compile_schema
 from mock_server.contract.spec import load_spec
 from mock_server.core.errors import MockServerError
 from mock_server.core.service import Clock, SessionService, utc_now
@@ -50,6 +51,7 @@ def create_app(
         settings=settings,
         spec=spec,
         validator=contract_validator(spec, settings.validator),
+        error_schema=compile_schema(spec, "ErrorResponse"),
         service=SessionService(store, clock),
         journal=RequestJournal(settings.journal_size),
         traffic=TrafficControl(initial_conditions(settings)),

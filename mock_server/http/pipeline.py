@@ -30,7 +30,6 @@ from typing import Final
 
 from flask import Request, Response
 
-from mock_server.contract.schemas import compile_schema
 from mock_server.core.errors import ApiError, ErrorItem, StoreUnavailable
 from mock_server.core.store import SessionStore
 from mock_server.http.auth import application_for
@@ -297,8 +296,7 @@ def validate_answer(
         if document is UNPARSED:
             document = response.get_json()
         violations = [
-            f"{v.pointer or '/'}: {v.message}"
-            for v in compile_schema(state.spec, "ErrorResponse").violations(document)
+            f"{v.pointer or '/'}: {v.message}" for v in state.error_schema.violations(document)
         ]
     else:
         violations = state.validator.response_violations(current, response, document)

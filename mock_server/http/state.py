@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from flask import Flask, Response, current_app
 
 from mock_server.contract.openapi import RequestResponseValidator
+from mock_server.contract.schemas import CompiledSchema
 from mock_server.contract.spec import Spec
 from mock_server.core.domain import CustomerSession
 from mock_server.core.service import SessionService
@@ -33,6 +34,8 @@ class MockState:
     spec: Spec
     validator: RequestResponseValidator
     service: SessionService
+    # The ErrorResponse schema, compiled once: a scenario's 404 is checked by it (see pipeline).
+    error_schema: CompiledSchema
     preloaded_ids: list[str] = field(default_factory=list)
     journal: RequestJournal = field(default_factory=lambda: RequestJournal(1000))
     traffic: TrafficControl = field(default_factory=lambda: TrafficControl(Conditions()))
